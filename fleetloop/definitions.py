@@ -1,0 +1,51 @@
+"""Reference data shared by Python and dbt: the dbt seeds are the single source of truth.
+
+Trigger thresholds, vehicle classes, road types, the error-code catalog and the ASR keyword dictionary
+are CSV files in ``seeds/``; dbt loads them as tables and Python code (simulator, reference triggers,
+counterfactual scorer) reads the same files through this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_DIR = Path(os.environ.get("FLEETLOOP_PROJECT_DIR", Path(__file__).resolve().parents[1]))
+SEEDS_DIR = PROJECT_DIR / "seeds"
+DEFAULT_CLASS = "*"
+
+
+@lru_cache(maxsize=None)
+def read_seed(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of ``seeds/<name>.csv`` as dicts of strings."""
+    path = SEEDS_DIR / f"{name}.csv"
+    with path.open(newline="", encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
+
+
+def trigger_params(trigger: str, vehicle_class: str = DEFAULT_CLASS) -> dict[str, float]:
+    """Thresholds of one trigger for one vehicle class: class-specific rows override ``*``."""
+    params: dict[str, float] = {}
+    overrides: dict[str, float] = {}
+    for row in read_seed("trigger_definitions"):
+        if row["trigger"] != trigger:
+            continue
+        if row["vehicle_class"] == DEFAULT_CLASS:
+            params[row["parameter"]] = float(row["value"])
+        elif row["vehicle_class"] == vehicle_class:
+            overrides[row["parameter"]] = float(row["value"])
+    if not params:
+        raise KeyError(f"no trigger definition for {trigger!r} in seeds/trigger_definitions.csv")
+    return params | overrides
+
+
+def triggers() -> list[str]:
+    """Every trigger named in the definitions table, in file order."""
+    return list(dict.fromkeys(r["trigger"] for r in read_seed("trigger_definitions") if r["trigger"] != "case"))
+
+
+def vehicle_classes() -> dict[str, dict[str, str]]:
+    """Vehicle classes by name with their kinematic limits (strings, as in the seed)."""
+    return {r["vehicle_class"]: r for r in read_seed("vehicle_classes")}
