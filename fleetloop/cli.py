@@ -9,6 +9,7 @@ import sys
 # Each module exposes ``register(subparsers)``; its parsers set ``func`` to the handler.
 COMMAND_MODULES = (
     "fleetloop.contract_cli",
+    "fleetloop.ops.cli",
 )
 
 

@@ -1,0 +1,1 @@
+"""Automation: raw landing assets, the nightly schedule, the late-data sensor and backfill helpers."""

@@ -1,0 +1,48 @@
+"""Blocking reconciliation gate on every ODS asset: every row accounted for, quarantine within bounds."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fleetloop.ops.reconciliation import day_reconciliation, quarantine_groups
+from fleetloop.ops.warehouse import working_connection
+from fleetloop.paths import parse_partition
+
+
+def _cell(samples: tuple[str, ...]) -> str:
+    return "<br>".join(s.replace("|", "\\|") for s in samples)
+
+
+def build_reconciliation_check(
+    source: str, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=key,
+        name="reconciliation",
+        blocking=True,
+        partitions_def=partitions_def,
+        description="rows read = loaded + quarantined + duplicates, and quarantined rows stay under the gate share",
+    )
+    def reconciliation(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        day = parse_partition(context.partition_key)
+        with working_connection() as con:
+            recs = day_reconciliation(con, day, source)
+            groups = quarantine_groups(con, day, source)
+        problems = [p for r in recs for p in r.problems()]
+        metadata: dict[str, object] = {
+            "rows_read": sum(r.rows_read for r in recs),
+            "rows_loaded": sum(r.rows_loaded for r in recs),
+            "rows_quarantined": sum(r.rows_quarantined for r in recs),
+            "rows_duplicate": sum(r.rows_duplicate for r in recs),
+            "rows_unaccounted": sum(r.rows_unaccounted for r in recs),
+        }
+        if problems:
+            metadata["failed"] = "; ".join(problems)
+        if groups:
+            lines = [f"| {g.reason_code} | {g.rows} | {_cell(g.samples)} |" for g in groups]
+            metadata["quarantine"] = dg.MetadataValue.md(
+                "| reason | rows | examples (file:line reason raw) |\n|---|---|---|\n" + "\n".join(lines)
+            )
+        return dg.AssetCheckResult(passed=not problems, metadata=metadata)
+
+    return reconciliation

@@ -1,0 +1,19 @@
+"""Jobs: one daily job over the whole graph, executed in process (one DuckDB writer at a time)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+DAILY_JOB = "daily_job"
+
+
+def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+    """Every materialisable asset and check for one day: raw -> ODS -> dbt -> scorer -> published."""
+    return dg.define_asset_job(
+        DAILY_JOB,
+        selection=dg.AssetSelection.all(include_sources=False),
+        partitions_def=partitions_def,
+        executor_def=dg.in_process_executor,
+        description="One day end to end with blocking quality gates; publishes only when every gate passes.",
+        tags={"fleetloop/job": "daily"},
+    )

@@ -1,0 +1,82 @@
+"""``published_warehouse``: atomically publish the working DuckDB file once every gate has passed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from dagster_pipelines.checks.results import blocking_failures
+from fleetloop.ops.warehouse import warehouse_path, working_connection
+from fleetloop.paths import Workspace
+from fleetloop.publish import publish
+
+PUBLISHED_KEY = dg.AssetKey("published_warehouse")
+
+
+class GateFailedError(RuntimeError):
+    """A quality gate of this run failed: publication refused."""
+
+
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: str) -> float:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
+    ).records
+    return records[0].timestamp if records else 0.0
+
+
+def unpublished_days(
+    instance: dg.DagsterInstance, ods_keys: Sequence[dg.AssetKey], days: Sequence[str], current: str
+) -> list[str]:
+    """Days in the working file whose ODS was reloaded after their last publication (a run that failed
+    its gates or died): publishing now would expose them half-built."""
+    return [
+        day for day in days
+        if day != current and max(_latest(instance, k, day) for k in ods_keys) > _latest(instance, PUBLISHED_KEY, day)
+    ]
+
+
+def build_published_asset(
+    partitions_def: dg.PartitionsDefinition, upstream: Sequence[dg.AssetKey], ods_keys: Sequence[dg.AssetKey]
+) -> dg.AssetsDefinition:
+    """The published asset, downstream of every leaf of the graph (ADS tables, scorer outputs)."""
+
+    @dg.asset(
+        key=PUBLISHED_KEY,
+        deps=list(upstream),
+        partitions_def=partitions_def,
+        group_name="published",
+        kinds={"duckdb"},
+        description=(
+            "Read-only DuckDB file analysts query (Workspace.published), replaced atomically "
+            "(temp file, fsync, os.replace) only after a complete run whose blocking gates all passed."
+        ),
+    )
+    def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        failed = blocking_failures(context.instance, context.run_id)
+        if failed:
+            raise GateFailedError(
+                "not publishing: failed gates " + ", ".join(f"{g.asset}::{g.check}" for g in failed)
+            )
+        with working_connection() as con:
+            days = [str(r[0]) for r in con.execute("select distinct dt from ods.ods_reconciliation").fetchall()]
+        dirty = unpublished_days(context.instance, ods_keys, days, context.partition_key) if ods_keys else []
+        if dirty:
+            raise GateFailedError(
+                f"not publishing: day(s) {', '.join(sorted(dirty))} were reloaded but never passed their gates; "
+                "rerun them (`fleetloop rerun --day D`)"
+            )
+        pub = publish(warehouse_path(), Workspace.from_env().published, run_id=context.run_id)
+        context.log.info(f"published {pub.bytes / 1e6:.1f} MB to {pub.path} in {pub.seconds:.2f} s")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(pub.path)),
+                "bytes": pub.bytes,
+                "seconds": pub.seconds,
+                "tables": pub.tables,
+                "method": pub.method,
+                "days": ", ".join(pub.days),
+            }
+        )
+
+    return published_warehouse

@@ -1,0 +1,1 @@
+"""Operating fleetloop: run day partitions through Dagster, publish, report, and the operators' CLI."""
