@@ -1,0 +1,66 @@
+"""Great Expectations suites (``expectations/<table>.json``) as blocking asset checks on ODS and ADS
+assets, validated by ``fleetloop.quality.validate_table`` on the partition's rows."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from fleetloop.definitions import PROJECT_DIR
+from fleetloop.ops.warehouse import working_connection
+from fleetloop.paths import parse_partition
+
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+SCHEMA_OF_PREFIX = {"ods_": "ods", "ads_": "ads"}
+
+
+def suite_tables() -> list[str]:
+    """Tables that have a suite (``expectations/<table>.json``)."""
+    return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+
+
+def _qualified(table: str) -> str:
+    return f"{SCHEMA_OF_PREFIX[table[:4]]}.{table}"
+
+
+def failures_markdown(failures: list[dict]) -> str:
+    """Which expectation failed on which rows, as a Markdown table for the check's metadata."""
+    lines = ["| expectation | column | unexpected | sample failing rows |", "|---|---|---|---|"]
+    for f in failures:
+        rows = "<br>".join(json.dumps(r, default=str).replace("|", "\\|") for r in f.get("sample_rows") or [])
+        observed = f.get("observed_value")
+        if observed is not None:
+            rows = f"observed {observed}" + (f"<br>{rows}" if rows else "")
+        lines.append(f"| {f['expectation']} | {f.get('column') or ''} | {f.get('unexpected_count')} | {rows} |")
+    return "\n".join(lines)
+
+
+def build_expectation_check(
+    table: str, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=key,
+        name="expectations",
+        blocking=True,
+        partitions_def=partitions_def,
+        description=f"Great Expectations suite expectations/{table}.json on the day's rows",
+    )
+    def expectations(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        from fleetloop.quality import validate_table
+
+        day = parse_partition(context.partition_key)
+        qualified = _qualified(table)
+        with working_connection() as con:
+            columns = {r[0] for r in con.execute(f"describe {qualified}").fetchall()}
+            where = f"dt = date '{day.isoformat()}'" if "dt" in columns else None
+            result = validate_table(con, qualified, table, where=where)
+        metadata: dict[str, object] = {"rows": result.rows, "rows_validated": result.rows_validated}
+        if result.failures:
+            metadata["failed_expectations"] = dg.MetadataValue.md(failures_markdown(result.failures))
+            metadata["failed"] = "; ".join(
+                f"{f['expectation']}({f.get('column') or ''}): {f.get('unexpected_count')} rows" for f in result.failures
+            )
+        return dg.AssetCheckResult(passed=result.success, metadata=metadata)
+
+    return expectations
