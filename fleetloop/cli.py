@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = (
     "fleetloop.contract_cli",
     "fleetloop.ops.cli",
+    "fleetloop.quality.cli",
 )
 
 

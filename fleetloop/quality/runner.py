@@ -1,0 +1,132 @@
+"""Validate a DuckDB table (or a day's partition of it) against a suite of ``expectations/``.
+
+GX 1.x validates a pandas dataframe read from DuckDB. Partitions above ``sample_rows`` are validated on a
+reservoir sample, and their row-level expectations are then counted on the whole partition in SQL, so
+a rare bad row is never missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from fleetloop.definitions import vehicle_classes
+from fleetloop.quality import sql_checks
+from fleetloop.quality.suites import load_suite
+
+DEFAULT_SAMPLE_ROWS = 500_000
+SAMPLE_FAILING_ROWS = 5
+DUCKDB_TYPE_NAMES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "INTEGER": "BIGINT"}
+
+
+@dataclass
+class QualityResult:
+    """Outcome of one suite on one table: ``failures`` holds one dict per failed expectation
+    (expectation, column, unexpected_count, sample_rows)."""
+
+    table: str
+    suite: str
+    success: bool
+    rows: int
+    rows_validated: int
+    failures: list[dict] = field(default_factory=list)
+
+    def summary(self) -> str:
+        head = f"{self.suite} on {self.table}: {'ok' if self.success else 'FAILED'} ({self.rows} rows"
+        head += f", GX on {self.rows_validated})" if self.rows_validated < self.rows else ")"
+        lines = [head] + [f"  {f['expectation']} {f['column'] or ''}: {f['unexpected_count']} unexpected"
+                          for f in self.failures]
+        return "\n".join(lines)
+
+
+def _vehicle_class_limits() -> str:
+    values = ", ".join(f"('{name}', {float(row['max_speed_mps'])})" for name, row in vehicle_classes().items())
+    return f"""select r.vehicle_id, c.class_max_speed_mps
+        from (select vehicle_id, vehicle_class from ods.ods_vehicle_registry
+              qualify row_number() over (partition by vehicle_id order by ts desc) = 1) r
+        join (values {values}) c(vehicle_class, class_max_speed_mps) using (vehicle_class)"""
+
+
+JOINS = {"vehicle_class_limits": _vehicle_class_limits}
+
+
+def _base_sql(table: str, meta: dict, where: str | None) -> str:
+    derived = meta.get("derived_columns", {})
+    select = ", ".join(["t.*"] + [f"{expr} as {name}" for name, expr in derived.items()])
+    joins = " ".join(f"left join ({JOINS[j]()}) using (vehicle_id)" for j in meta.get("joins", []))
+    return f"select {select} from {table} t {joins} where {where or 'true'}"
+
+
+def _column_of(kwargs: dict) -> str | None:
+    if "column" in kwargs:
+        return kwargs["column"]
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']},{kwargs['column_B']}"
+    return ",".join(kwargs["column_list"]) if "column_list" in kwargs else None
+
+
+def _type_failures(con, table: str, types: dict[str, str]) -> list[dict]:
+    actual = {name: DUCKDB_TYPE_NAMES.get(kind, kind)
+              for name, kind, *_ in con.execute(f"describe {table}").fetchall()}
+    return [{"expectation": "column_type", "column": name, "unexpected_count": 0,
+             "sample_rows": [{"expected": kind, "actual": actual.get(name)}]}
+            for name, kind in types.items() if actual.get(name, kind) != kind]
+
+
+def _gx_results(df: pd.DataFrame, suite: dict) -> list:
+    """GX results in the suite's order (GX reorders them; each expectation carries its index in meta)."""
+    import great_expectations as gx  # slow import: only when validating
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    batch_definition = (context.data_sources.add_pandas("fleetloop").add_dataframe_asset("table")
+                        .add_batch_definition_whole_dataframe("partition"))
+    expectations = [e | {"meta": e.get("meta", {}) | {"fleetloop_index": i}} for i, e in enumerate(suite["expectations"])]
+    gx_suite = gx.ExpectationSuite(name=suite["name"], expectations=expectations)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+    results = batch.validate(gx_suite, result_format={"result_format": "SUMMARY",
+                                                      "partial_unexpected_count": SAMPLE_FAILING_ROWS}).results
+    return sorted(results, key=lambda r: r.expectation_config.meta["fleetloop_index"])
+
+
+def _rows(df: pd.DataFrame, index: list) -> list[dict]:
+    return df.loc[[i for i in index if i in df.index][:SAMPLE_FAILING_ROWS]].to_dict("records")
+
+
+def validate_table(con, table: str, suite_name: str, where: str | None = None,
+                   sample_rows: int = DEFAULT_SAMPLE_ROWS) -> QualityResult:
+    """Validate ``table`` (rows matching the SQL predicate ``where``) against ``expectations/<suite>.json``."""
+    suite = load_suite(suite_name)
+    meta = suite.get("meta", {}).get("fleetloop", {})
+    base = _base_sql(table, meta, where)
+    (rows,), = con.execute(f"select count(*) from ({base})").fetchall()
+    sampled = rows > sample_rows
+    sample_clause = f" using sample reservoir({int(sample_rows)} rows) repeatable (42)" if sampled else ""
+    df = con.execute(f"select * from ({base}){sample_clause}").df()
+    failures = _type_failures(con, table, meta.get("column_types", {}))
+    checks = [(e["type"], e["kwargs"]) for e in suite["expectations"]]
+    whole = [i for i, (kind, _) in enumerate(checks) if sampled and sql_checks.supported(kind)]
+    _, counts = sql_checks.count_unexpected(con, base, [checks[i] for i in whole]) if whole else (rows, [])
+    counted = dict(zip(whole, counts))
+    for i, result in enumerate(_gx_results(df, suite)):
+        kind, kwargs = checks[i]
+        if i in counted:
+            if counted[i] == 0 or _within_mostly(kwargs, counted[i], rows):
+                continue
+            failures.append({"expectation": kind, "column": _column_of(kwargs), "unexpected_count": counted[i],
+                             "sample_rows": sql_checks.sample_unexpected(con, base, kind, kwargs, SAMPLE_FAILING_ROWS)})
+        elif not result.success:
+            detail = result.result or {}
+            failures.append({"expectation": kind, "column": _column_of(kwargs),
+                             "unexpected_count": detail.get("unexpected_count"),
+                             "sample_rows": _rows(df, detail.get("partial_unexpected_index_list") or []),
+                             "observed_value": detail.get("observed_value"),
+                             "exception": (result.exception_info or {}).get("exception_message")})
+    return QualityResult(table, suite_name, not failures, int(rows), len(df), failures)
+
+
+def _within_mostly(kwargs: dict, unexpected: int, rows: int) -> bool:
+    return "mostly" in kwargs and rows > 0 and 1 - unexpected / rows >= kwargs["mostly"]
