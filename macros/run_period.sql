@@ -1,0 +1,51 @@
+{#- The day a run builds (`--vars '{run_date: YYYY-MM-DD}'`); models keyed by dt rebuild that day only. -#}
+
+{% macro run_date_literal() -%}
+    date '{{ var("run_date") }}'
+{%- endmacro %}
+
+{#- Start of the period (day | week | month) that holds the run day: the dt key of day/week/month tables. -#}
+{% macro period_start(grain, expr) -%}
+    {%- if grain == 'day' -%} ({{ expr }})::date
+    {%- else -%} date_trunc('{{ grain }}', {{ expr }})::date
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Rows of the run period only (all rows when run_date is null). -#}
+{% macro in_run_period(dt_col, grain='day') -%}
+    {%- if var('run_date') -%}
+        {{ period_start(grain, dt_col) }} = {{ period_start(grain, run_date_literal()) }}
+    {%- else -%} true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Rows around the run day: partitions dt +-1 day and timestamps within day_margin_s of the day, so that
+    lags at 00:00 and runs crossing midnight are computed whole. -#}
+{% macro around_run_day(ts_col, dt_col) -%}
+    {%- if var('run_date') -%}
+        {{ dt_col }} between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1
+        and {{ ts_col }} >= {{ run_date_literal() }}::timestamptz - to_seconds({{ var('day_margin_s') }})
+        and {{ ts_col }} < {{ run_date_literal() }}::timestamptz + interval 1 day + to_seconds({{ var('day_margin_s') }})
+    {%- else -%} true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of incremental models: delete the run period (all rows when run_date is null), then the model
+    appends it again. Re-running a day replaces it; nothing is counted twice. -#}
+{% macro replace_run_period(grain='day') -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
+    {%- if existing is not none and not should_full_refresh() -%}
+        delete from {{ this }} where {{ in_run_period('dt', grain) }}
+    {%- else -%} select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Rows whose timestamp falls on the run day (partitions dt +-1 day are read: rows near midnight may sit
+    in the neighbouring partition). All rows when run_date is null. -#}
+{% macro on_run_day(ts_col, dt_col) -%}
+    {%- if var('run_date') -%}
+        {{ dt_col }} between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1
+        and {{ utc_date(ts_col) }} = {{ run_date_literal() }}
+    {%- else -%} true
+    {%- endif -%}
+{%- endmacro %}

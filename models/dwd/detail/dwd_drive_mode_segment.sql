@@ -1,0 +1,69 @@
+-- Maximal runs of pose samples of one vehicle and day with the same drive mode, road type, site, route and
+-- software version (a pose gap longer than pose_max_gap_s also ends a segment): time and distance per mode.
+with samples as (
+    select * from {{ ref('dwd_pose_sample') }}
+    where {{ in_run_period('dt') }}
+),
+
+flagged as (
+    select
+        *,
+        case
+            when lag(ts) over w is null
+                or {{ seconds_between('lag(ts) over w', 'ts') }} > {{ var('pose_max_gap_s') }}
+                or lag(drive_mode) over w is distinct from drive_mode
+                or lag(road_type) over w is distinct from road_type
+                or lag(site_id) over w is distinct from site_id
+                or lag(route_id) over w is distinct from route_id
+                or lag(version) over w is distinct from version
+            then 1 else 0
+        end as is_segment_start
+    from samples
+    window w as (partition by vehicle_id, dt order by ts)
+),
+
+numbered as (
+    select
+        *,
+        sum(is_segment_start) over (partition by vehicle_id, dt order by ts rows unbounded preceding) as segment_no
+    from flagged
+),
+
+segments as (
+    select
+        dt,
+        vehicle_id,
+        segment_no,
+        any_value(vehicle_class) as vehicle_class,
+        any_value(drive_mode) as drive_mode,
+        any_value(road_type) as road_type,
+        any_value(site_id) as site_id,
+        any_value(city) as city,
+        any_value(route_id) as route_id,
+        any_value(version) as version,
+        min(ts) as ts_start,
+        max(ts) as ts_end,
+        count(*) as n_samples,
+        sum(sample_s) as duration_s,
+        sum(distance_m) as distance_m
+    from numbered
+    group by dt, vehicle_id, segment_no
+)
+
+select
+    {{ hashed_id('seg_', ['vehicle_id', 'epoch_ms(ts_start)']) }} as segment_id,
+    dt,
+    vehicle_id,
+    vehicle_class,
+    drive_mode,
+    road_type,
+    site_id,
+    city,
+    route_id,
+    version,
+    ts_start,
+    ts_end,
+    n_samples,
+    duration_s,
+    distance_m
+from segments

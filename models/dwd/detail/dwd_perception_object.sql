@@ -1,0 +1,48 @@
+-- Tracked objects (case windows only) with their track lifetime and position relative to the ego pose
+-- of the same 10 Hz tick: ahead_m along the ego heading, range_m; phantom-looking when the track lives
+-- less than phantom_max_track_s or its confidence is below phantom_max_confidence.
+with objects as (
+    select * from {{ source('ods', 'ods_perception_objects') }}
+    where {{ around_run_day('ts', 'dt') }}
+),
+
+tracks as (
+    select
+        *,
+        {{ seconds_between('min(ts) over t', 'max(ts) over t') }} as track_lifetime_s,
+        round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint as tick
+    from objects
+    window t as (partition by vehicle_id, object_id)
+),
+
+ego as (
+    select
+        vehicle_id,
+        round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint as tick,
+        x_m,
+        y_m,
+        heading_rad
+    from {{ ref('dwd_pose_sample') }}
+    where {{ around_run_day('ts', 'dt') }}
+        and (vehicle_id, round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint)
+            in (select (vehicle_id, tick) from tracks)
+    qualify row_number() over (partition by vehicle_id, tick order by ts) = 1
+)
+
+select
+    {{ utc_date('o.ts') }} as dt,
+    o.vehicle_id,
+    o.ts,
+    o.object_id,
+    lower(o.class) as object_class,
+    o.x_m,
+    o.y_m,
+    o.confidence,
+    o.track_lifetime_s,
+    (o.x_m - e.x_m) * cos(e.heading_rad) + (o.y_m - e.y_m) * sin(e.heading_rad) as ahead_m,
+    sqrt(power(o.x_m - e.x_m, 2) + power(o.y_m - e.y_m, 2)) as range_m,
+    o.track_lifetime_s < {{ var('phantom_max_track_s') }}
+        or o.confidence < {{ var('phantom_max_confidence') }} as is_phantom_looking
+from tracks as o
+left join ego as e on e.vehicle_id = o.vehicle_id and e.tick = o.tick
+where {{ on_run_day('o.ts', 'o.dt') }}

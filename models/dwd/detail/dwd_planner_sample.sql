@@ -1,0 +1,34 @@
+-- 10 Hz planner debug with the shape of the candidate distribution: normalised entropy of
+-- p_i = s_i / sum(s) (1 = flat) and the top-1 minus top-2 score margin; commanded steering kept.
+with planner as (
+    select * from {{ source('ods', 'ods_planner_debug') }}
+    where {{ on_run_day('ts', 'dt') }}
+),
+
+shaped as (
+    select
+        vehicle_id,
+        ts,
+        commanded_steering_deg,
+        len(candidate_scores) as n_candidates,
+        list_sum(candidate_scores) as score_sum,
+        list_sort(candidate_scores, 'DESC') as sorted_scores,
+        candidate_scores
+    from planner
+)
+
+select
+    {{ utc_date('ts') }} as dt,
+    vehicle_id,
+    ts,
+    commanded_steering_deg,
+    n_candidates,
+    case
+        when n_candidates >= 2 and score_sum > 0 then
+            -list_sum(list_transform(
+                candidate_scores,
+                lambda s: case when s > 0 then (s / score_sum) * ln(s / score_sum) else 0 end
+            )) / ln(n_candidates)
+    end as norm_entropy,
+    case when n_candidates >= 2 then sorted_scores[1] - sorted_scores[2] end as top_margin
+from shaped

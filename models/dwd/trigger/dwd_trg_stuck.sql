@@ -1,0 +1,76 @@
+-- stuck: a run of task_status = 'driving' and speed_mps < max_speed_mps whose largest distance from its
+-- first position stays < max_displacement_m, lasting >= trend_s; tier 'problem' from problem_s.
+with params as (
+    {{ trigger_params('stuck', ['max_speed_mps', 'max_displacement_m', 'trend_s', 'problem_s', 'severity']) }}
+),
+
+pose as (
+    select vehicle_id, ts, x_m, y_m, speed_mps, task_status, coalesce(vehicle_class, '*') as vehicle_class, site_id
+    from {{ ref('dwd_pose_sample') }}
+    where {{ around_run_day('ts', 'dt') }}
+),
+
+halted as (
+    select pose.*, params.* exclude (vehicle_class)
+    from pose
+    inner join params using (vehicle_class)
+    where pose.task_status = 'driving' and pose.speed_mps < params.max_speed_mps
+),
+
+runs as (
+    {{ numbered_runs('halted') }}
+),
+
+displaced as (
+    select
+        *,
+        sqrt(
+            power(x_m - first_value(x_m) over r, 2) + power(y_m - first_value(y_m) over r, 2)
+        ) as displacement_m
+    from runs
+    window r as (partition by vehicle_id, run_no order by ts)
+),
+
+summarised as (
+    select
+        vehicle_id,
+        run_no,
+        any_value(site_id) as site_id,
+        min(ts) as ts_start,
+        max(ts) as ts_end,
+        count(*) as n_samples,
+        max(displacement_m) as max_displacement_seen_m,
+        any_value(max_displacement_m) as max_displacement_m,
+        any_value(trend_s) as trend_s,
+        any_value(problem_s) as problem_s,
+        any_value(severity) as base_severity
+    from displaced
+    group by vehicle_id, run_no
+),
+
+tiered as (
+    select
+        *,
+        case when {{ lasts_at_least(run_duration_s('n_samples'), 'problem_s') }} then 'problem' else 'trend' end as tier
+    from summarised
+    where {{ lasts_at_least(run_duration_s('n_samples'), 'trend_s') }}
+        and max_displacement_seen_m < max_displacement_m
+)
+
+select
+    {{ event_id("'stuck'", 'vehicle_id', 'site_id', 'ts_start') }} as event_id,
+    {{ utc_date('ts_start') }} as dt,
+    vehicle_id,
+    site_id,
+    'stuck' as trigger,
+    ts_start,
+    ts_end,
+    (base_severity + case tier when 'problem' then 1 else 0 end)::integer as severity,
+    json_object(
+        'tier', tier,
+        'dt', {{ utc_date('ts_start') }}::varchar,
+        'duration_s', {{ run_duration_s('n_samples') }},
+        'max_displacement_m', max_displacement_seen_m
+    ) as attributes
+from tiered
+where {{ on_run_day('ts_start', utc_date('ts_start')) }}

@@ -1,0 +1,48 @@
+-- weaving ("drawing dragons"): swing samples (speed >= min_speed_mps, |yaw_rate| >= min_swing_rps); a sign
+-- change is a swing sample whose sign differs from the previous swing sample; >= min_sign_changes changes
+-- within window_s with a net heading change <= max_net_heading_rad fire; changes closer than window_s merge.
+with params as (
+    {{ trigger_params('weaving', ['min_sign_changes', 'window_s', 'min_swing_rps', 'min_speed_mps',
+                                  'max_net_heading_rad', 'severity']) }}
+),
+
+pose as (
+    select vehicle_id, ts, speed_mps, yaw_rate_rps, heading_rad, coalesce(vehicle_class, '*') as vehicle_class, site_id
+    from {{ ref('dwd_pose_sample') }}
+    where {{ around_run_day('ts', 'dt') }}
+),
+
+swings as (
+    select pose.*, params.* exclude (vehicle_class), sign(pose.yaw_rate_rps) as swing_sign
+    from pose
+    inner join params using (vehicle_class)
+    where pose.speed_mps >= params.min_speed_mps and abs(pose.yaw_rate_rps) >= params.min_swing_rps
+),
+
+changes as (
+    select *
+    from (select *, lag(swing_sign) over (partition by vehicle_id order by ts) as prev_sign from swings)
+    where prev_sign is not null and swing_sign != prev_sign
+),
+
+events as (
+    {{ sign_change_events('changes') }}
+)
+
+select
+    {{ event_id("'weaving'", 'e.vehicle_id', 'e.site_id', 'e.ts_start') }} as event_id,
+    {{ utc_date('e.ts_start') }} as dt,
+    e.vehicle_id,
+    e.site_id,
+    'weaving' as trigger,
+    e.ts_start,
+    e.ts_end,
+    e.severity::integer as severity,
+    json_object(
+        'dt', {{ utc_date('e.ts_start') }}::varchar,
+        'duration_s', {{ seconds_between('e.ts_start', 'e.ts_end') }},
+        'sign_changes', e.n_changes,
+        'max_net_heading_rad', e.max_abs_net_heading_rad
+    ) as attributes
+from events as e
+where {{ on_run_day('e.ts_start', utc_date('e.ts_start')) }}
