@@ -82,7 +82,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=[*(domains.asset_checks or []), *build_gates(keys, ods_keys, daily_partitions)],
         jobs=[job],
         schedules=[build_nightly_schedule(job)],
-        sensors=[build_late_data_sensor(job, ods_keys)],
+        sensors=[build_late_data_sensor(job, ods_keys, daily_partitions)],
         resources={**(domains.resources or {}), **domain_resources()},
         executor=dg.in_process_executor,
     )

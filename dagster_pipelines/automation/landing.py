@@ -68,8 +68,11 @@ def late_sources(
     return out
 
 
-def build_late_data_sensor(job: dg.UnresolvedAssetJobDefinition, ods_keys: dict[str, dg.AssetKey]) -> dg.SensorDefinition:
-    """A sensor that re-runs one past day (the changed sources' ODS assets and everything downstream)."""
+def build_late_data_sensor(
+    job: dg.UnresolvedAssetJobDefinition, ods_keys: dict[str, dg.AssetKey], partitions_def: dg.PartitionsDefinition
+) -> dg.SensorDefinition:
+    """A sensor that re-runs one past day (the changed sources' ODS assets and everything downstream).
+    Days outside the partitions definition are ignored (and logged)."""
 
     @dg.sensor(
         name="late_data_sensor",
@@ -78,7 +81,7 @@ def build_late_data_sensor(job: dg.UnresolvedAssetJobDefinition, ods_keys: dict[
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Notices raw files landing for a past day and rebuilds that day and what depends on it.",
     )
-    def late_data_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def late_data_sensor(context) -> dg.SensorResult:
         landing = Workspace.from_env().landing
         previous = json.loads(context.cursor) if context.cursor else {}
         prints = landing_prints(landing)
@@ -87,6 +90,9 @@ def build_late_data_sensor(job: dg.UnresolvedAssetJobDefinition, ods_keys: dict[
         graph = context.repository_def.asset_graph
         requests = []
         for day, sources in late.items():
+            if not partitions_def.has_partition_key(day):
+                context.log.warning(f"late files for {day} ({', '.join(sources)}) lie outside the partitions")
+                continue
             roots = [ods_keys[s] for s in sources]
             selection = dg.AssetSelection.assets(*roots).downstream().resolve(graph)
             fingerprint = ",".join(f"{s}={prints[day][s].key}" for s in sources)

@@ -46,7 +46,7 @@ def build_expectation_check(
         partitions_def=partitions_def,
         description=f"Great Expectations suite expectations/{table}.json on the day's rows",
     )
-    def expectations(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def expectations(context) -> dg.AssetCheckResult:
         from fleetloop.quality import validate_table
 
         day = parse_partition(context.partition_key)

@@ -23,7 +23,7 @@ def build_reconciliation_check(
         partitions_def=partitions_def,
         description="rows read = loaded + quarantined + duplicates, and quarantined rows stay under the gate share",
     )
-    def reconciliation(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    def reconciliation(context) -> dg.AssetCheckResult:
         day = parse_partition(context.partition_key)
         with working_connection() as con:
             recs = day_reconciliation(con, day, source)

@@ -21,7 +21,8 @@ class GateOutcome:
         head = f"{'PASS' if self.passed else 'FAIL'} {self.asset} :: {self.check}"
         if self.passed:
             return head
-        details = [f"    {k}: {v}" for k, v in self.metadata.items()]
+        ordered = sorted(self.metadata.items(), key=lambda kv: (kv[0] != "failed", kv[0]))
+        details = [f"    {k}: " + v.replace("\n", "\n      ") for k, v in ordered]
         return "\n".join([head, *details])
 
 

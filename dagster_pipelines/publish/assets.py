@@ -52,7 +52,7 @@ def build_published_asset(
             "(temp file, fsync, os.replace) only after a complete run whose blocking gates all passed."
         ),
     )
-    def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def published_warehouse(context) -> dg.MaterializeResult:
         failed = blocking_failures(context.instance, context.run_id)
         if failed:
             raise GateFailedError(
