@@ -1,0 +1,261 @@
+"""Score ego trajectories component by component, vectorised over candidates x time x agents.
+
+NAVSIM PDMS = NC x DAC x (5 EP + 5 TTC + 2 C) / 12, plus driving-direction compliance (DDC), lane
+keeping (LK) and speed-limit compliance (SLC), plus the warehouse's hard_brake and weaving triggers.
+- NC: first at-fault collision: vehicle or VRU 0, static object 0.5, none 1. Not at fault: ego stopped,
+  or the other agent's centre behind the ego's rear bumper (it ran into us).
+- DAC: all four corners of the ego box inside the lanes' union at every sample.
+- EP: progress along the reference path / best progress among safe trajectories (NC = DAC = 1); 1 when
+  that best progress is below 5 m.
+- TTC: the ego box moved at constant velocity for 0.2..1.0 s must not hit an agent ahead (at its logged
+  position at that time) that it does not already touch.
+- C: nuPlan comfort limits on Savitzky-Golay derivatives (window 7, order 2) of speed and heading.
+- DDC: progress against the lane direction within any 1 s: <= 2 m -> 1, <= 6 m -> 0.5, else 0.
+- LK: 0 when the centre stays > 0.5 m from the nearest lane centreline for more than 2 s.
+- SLC: max(0, 1 - mean overspeed / 2.23 m/s).
+Selection axes: safety = NC (1 + TTC) / 2, efficiency = EP, comfort = C, compliance = DAC DDC (LK + SLC) / 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+from fleetloop.scorer.triggers import hard_brake_tier, weaving_fired
+from fleetloop.scorer.world import Agents, TrajBatch, World
+
+COMFORT_LIMITS = {
+    "lon_acc_min_mps2": -4.05,
+    "lon_acc_max_mps2": 2.40,
+    "lat_acc_abs_mps2": 4.89,
+    "yaw_rate_abs_rps": 0.95,
+    "yaw_acc_abs_rps2": 1.93,
+    "lon_jerk_abs_mps3": 4.13,
+    "jerk_abs_mps3": 8.37,
+}
+SAVGOL_WINDOW = 7
+SAVGOL_ORDER = 2
+STOPPED_MPS = 0.05
+EP_MIN_PROGRESS_M = 5.0
+TTC_OFFSETS_S = (0.2, 0.4, 0.6, 0.8, 1.0)
+DDC_WINDOW_S = 1.0
+DDC_HALF_M, DDC_ZERO_M = 2.0, 6.0
+LK_DEV_M, LK_MAX_S = 0.5, 2.0
+OVERSPEED_REF_MPS = 2.23
+COMPONENTS = ("nc", "dac", "ep", "ttc", "c", "ddc", "lk", "slc")
+AXES = ("safety", "efficiency", "comfort", "compliance")
+
+
+def kinematics(traj: TrajBatch, dt: float) -> dict[str, np.ndarray]:
+    """Smoothed derivatives (N, T+1): lon/lat acceleration, yaw rate and acceleration, jerks."""
+    win = min(SAVGOL_WINDOW, traj.v.shape[1] - (1 - traj.v.shape[1] % 2))
+    sg = dict(window_length=win, polyorder=SAVGOL_ORDER, delta=dt, axis=-1, mode="interp")
+    h = np.unwrap(traj.h, axis=-1)
+    yaw_rate = savgol_filter(h, deriv=1, **sg)
+    lat_acc = traj.v * yaw_rate
+    lon_jerk = savgol_filter(traj.v, deriv=2, **sg)
+    return {
+        "lon_acc": savgol_filter(traj.v, deriv=1, **sg),
+        "lat_acc": lat_acc,
+        "yaw_rate": yaw_rate,
+        "yaw_acc": savgol_filter(h, deriv=2, **sg),
+        "lon_jerk": lon_jerk,
+        "jerk": np.hypot(lon_jerk, savgol_filter(lat_acc, deriv=1, **sg)),
+    }
+
+
+def comfort(kin: dict[str, np.ndarray]) -> np.ndarray:
+    lim = COMFORT_LIMITS
+    ok = (
+        (kin["lon_acc"].min(axis=1) >= lim["lon_acc_min_mps2"])
+        & (kin["lon_acc"].max(axis=1) <= lim["lon_acc_max_mps2"])
+        & (np.abs(kin["lat_acc"]).max(axis=1) <= lim["lat_acc_abs_mps2"])
+        & (np.abs(kin["yaw_rate"]).max(axis=1) <= lim["yaw_rate_abs_rps"])
+        & (np.abs(kin["yaw_acc"]).max(axis=1) <= lim["yaw_acc_abs_rps2"])
+        & (np.abs(kin["lon_jerk"]).max(axis=1) <= lim["lon_jerk_abs_mps3"])
+        & (np.abs(kin["jerk"]).max(axis=1) <= lim["jerk_abs_mps3"])
+    )
+    return ok.astype(float)
+
+
+def obb_overlap(dx, dy, h1, l1, w1, h2, l2, w2) -> np.ndarray:
+    """Separating-axis test of two oriented boxes; (dx, dy) = centre 2 - centre 1. Broadcasts."""
+    separated = np.zeros(np.broadcast(dx, h1, h2).shape, dtype=bool)
+    for a in (h1, h1 + np.pi / 2, h2, h2 + np.pi / 2):
+        proj = np.abs(dx * np.cos(a) + dy * np.sin(a))
+        r1 = l1 / 2 * np.abs(np.cos(h1 - a)) + w1 / 2 * np.abs(np.sin(h1 - a))
+        r2 = l2 / 2 * np.abs(np.cos(h2 - a)) + w2 / 2 * np.abs(np.sin(h2 - a))
+        separated |= proj > r1 + r2
+    return ~separated
+
+
+def _agent_at(agents: Agents, n: np.ndarray, a: np.ndarray, t: np.ndarray):
+    na = n if agents.x.shape[0] > 1 else np.zeros_like(n)
+    return (agents.x[na, a, t], agents.y[na, a, t], agents.h[na, a, t], agents.v[na, a, t], agents.valid[na, a, t])
+
+
+def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NC (N,), TTC (N,) and the first at-fault collision step (N,; -1 if none) against one agent set."""
+    n_c, t1 = traj.x.shape
+    nc = np.ones(n_c)
+    ttc = np.ones(n_c)
+    first = np.full(n_c, -1)
+    if len(agents) == 0:
+        return nc, ttc, first
+    el, ew = world.ego.length_m, world.ego.width_m
+    r_e = np.hypot(el, ew) / 2
+    r_a = np.hypot(agents.length, agents.width) / 2
+    dist = np.hypot(traj.x[:, None, :] - agents.x, traj.y[:, None, :] - agents.y)  # (N, A, T+1)
+    reach = (r_e + r_a)[None, :, None]
+    # --- collisions (t >= 1)
+    n, a, t = np.nonzero((dist < reach) & agents.valid)
+    keep = t >= 1
+    n, a, t = n[keep], a[keep], t[keep]
+    ax, ay, ah, _, _ = _agent_at(agents, n, a, t)
+    ex, ey, eh, ev = traj.x[n, t], traj.y[n, t], traj.h[n, t], traj.v[n, t]
+    hit = obb_overlap(ax - ex, ay - ey, eh, el, ew, ah, agents.length[a], agents.width[a])
+    rel_x = (ax - ex) * np.cos(eh) + (ay - ey) * np.sin(eh)
+    at_fault = hit & (ev > STOPPED_MPS) & (rel_x >= -el / 2)
+    n, a, t = n[at_fault], a[at_fault], t[at_fault]
+    order = np.lexsort((t, n))
+    n, a, t = n[order], a[order], t[order]
+    uniq, pos = np.unique(n, return_index=True)
+    first[uniq] = t[pos]
+    static = agents.static[a]
+    nc[np.unique(n[static])] = 0.5
+    nc[np.unique(n[~static])] = 0.0
+    # --- time to collision: constant-velocity projection of the ego up to 1 s
+    speed_a = np.abs(agents.v).max(axis=-1, keepdims=True) if agents.v.size else 0.0
+    near = dist < reach + (traj.v[:, None, :] + speed_a) * TTC_OFFSETS_S[-1] + 0.5
+    near &= agents.valid & (traj.v[:, None, :] > STOPPED_MPS)
+    n, a, t = np.nonzero(near)
+    ax, ay, ah, _, _ = _agent_at(agents, n, a, t)
+    ex, ey, eh, ev = traj.x[n, t], traj.y[n, t], traj.h[n, t], traj.v[n, t]
+    la, wa = agents.length[a], agents.width[a]
+    ahead = ((ax - ex) * np.cos(eh) + (ay - ey) * np.sin(eh)) > 0
+    touching = obb_overlap(ax - ex, ay - ey, eh, el, ew, ah, la, wa)
+    cand = ahead & ~touching
+    n, a, t, ex, ey, eh, ev, la, wa = (arr[cand] for arr in (n, a, t, ex, ey, eh, ev, la, wa))
+    for off in TTC_OFFSETS_S:
+        t2 = np.minimum(t + int(round(off / world.dt)), t1 - 1)
+        px, py, ph, _, pv = _agent_at(agents, n, a, t2)
+        fx, fy = ex + ev * np.cos(eh) * off, ey + ev * np.sin(eh) * off
+        bad = pv & obb_overlap(px - fx, py - fy, eh, el, ew, ph, la, wa)
+        ttc[np.unique(n[bad])] = 0.0
+    return nc, ttc, first
+
+
+def _corners_frenet(world: World, traj: TrajBatch) -> tuple[np.ndarray, np.ndarray]:
+    psi = traj.h - world.ref.heading_at(traj.s)
+    c, s = np.cos(psi), np.sin(psi)
+    hl, hw = world.ego.length_m / 2, world.ego.width_m / 2
+    cs, cd = [], []
+    for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw)):
+        cs.append(traj.s + a * c - b * s)
+        cd.append(traj.d + a * s + b * c)
+    return np.stack(cs, axis=-1), np.stack(cd, axis=-1)
+
+
+def drivable_area(world: World, traj: TrajBatch) -> np.ndarray:
+    cs, cd = _corners_frenet(world, traj)
+    return world.corridor.on_road(cs, cd).all(axis=(1, 2)).astype(float)
+
+
+def _max_run(mask: np.ndarray) -> np.ndarray:
+    """Longest run of True per row, in samples."""
+    run = np.zeros(mask.shape[0], dtype=np.int64)
+    best = np.zeros_like(run)
+    for t in range(mask.shape[1]):
+        run = np.where(mask[:, t], run + 1, 0)
+        best = np.maximum(best, run)
+    return best
+
+
+def lane_components(world: World, traj: TrajBatch) -> dict[str, np.ndarray]:
+    """DDC, LK, SLC (N,)."""
+    facts = world.corridor.lane_facts(traj.s, traj.d)
+    step = np.diff(traj.s, axis=1)
+    against = facts["against"][:, 1:]
+    wrong = np.where(against, np.maximum(step, 0.0), np.maximum(-step, 0.0))
+    w = max(1, int(round(DDC_WINDOW_S / world.dt)))
+    c = np.concatenate([np.zeros((len(traj), 1)), np.cumsum(wrong, axis=1)], axis=1)
+    worst = (c[:, w:] - c[:, :-w]).max(axis=1) if c.shape[1] > w else c[:, -1]
+    ddc = np.where(worst <= DDC_HALF_M, 1.0, np.where(worst <= DDC_ZERO_M, 0.5, 0.0))
+    off = ~(facts["centre_dist_m"] <= LK_DEV_M)
+    lk = np.where(_max_run(off) * world.dt > LK_MAX_S + 1e-9, 0.0, 1.0)
+    limit = np.nan_to_num(facts["speed_limit_mps"], nan=np.inf)
+    overspeed = np.maximum(traj.v - limit, 0.0).mean(axis=1)
+    slc = np.maximum(0.0, 1.0 - overspeed / OVERSPEED_REF_MPS)
+    return {"ddc": ddc, "lk": lk, "slc": slc}
+
+
+def trigger_tiers(world: World, traj: TrajBatch, kin: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    acc = traj.acc
+    if acc is None:
+        acc = np.diff(traj.v, axis=1, append=traj.v[:, -1:]) / world.dt
+        acc[:, -1] = acc[:, -2]
+    yaw_rate = kin["yaw_rate"] if traj.yaw_rate is None else traj.yaw_rate
+    return {
+        "hard_brake_tier": hard_brake_tier(acc, traj.v, world.hard_brake, world.dt),
+        "weaving": weaving_fired(yaw_rate, traj.v, np.unwrap(traj.h, axis=1), world.weaving, world.dt).astype(float),
+    }
+
+
+def score(world: World, traj: TrajBatch, progress_ref: float | None = None, reactive: Agents | None = None,
+          prune_below: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Every component per trajectory (arrays of shape (N,)).
+
+    progress_ref: best safe progress for EP (default: the best in this batch).
+    reactive: per-candidate agents (Na = N) scored in addition to the world's log-replayed ones.
+    prune_below: {'nc': x, 'dac': y}: trajectories below these are pruned after the cheap stage: their
+    later components are NaN (a candidate that collides or leaves the road where the log did not
+    cannot improve on it).
+    """
+    n = len(traj)
+    nc, ttc, first = collisions_and_ttc(world, traj, world.agents)
+    if reactive is not None:
+        nc2, ttc2, first2 = collisions_and_ttc(world, traj, reactive)
+        first = np.where((first < 0) | ((first2 >= 0) & (first2 < first)), first2, first)
+        nc, ttc = np.minimum(nc, nc2), np.minimum(ttc, ttc2)
+    dac = drivable_area(world, traj)
+    progress = traj.s[:, -1] - traj.s[:, 0]
+    out = {"nc": nc, "dac": dac, "progress_m": progress, "first_collision_step": first}
+    alive = np.ones(n, dtype=bool)
+    if prune_below:
+        alive = (nc >= prune_below["nc"]) & (dac >= prune_below["dac"])
+    out["pruned"] = ~alive
+    rest = {k: np.full(n, np.nan) for k in ("ttc", "c", "ddc", "lk", "slc", "hard_brake_tier", "weaving")}
+    if alive.any():
+        sub = traj.take(alive)
+        kin = kinematics(sub, world.dt)
+        rest["ttc"][alive] = ttc[alive]
+        rest["c"][alive] = comfort(kin)
+        for k, v in (lane_components(world, sub) | trigger_tiers(world, sub, kin)).items():
+            rest[k][alive] = v
+    out.update(rest)
+    safe = (nc == 1.0) & (dac == 1.0)
+    ref = progress_ref if progress_ref is not None else (progress[safe].max() if safe.any() else 0.0)
+    out["ep"] = finish_ep(progress, ref)
+    return finish(out)
+
+
+def finish_ep(progress: np.ndarray, progress_ref: float) -> np.ndarray:
+    if progress_ref < EP_MIN_PROGRESS_M:
+        return np.ones_like(progress)
+    return np.clip(progress / progress_ref, 0.0, 1.0)
+
+
+def finish(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """PDMS and the four selection axes from the components (recomputed when EP changes)."""
+    out["pdms"] = out["nc"] * out["dac"] * (5 * out["ep"] + 5 * out["ttc"] + 2 * out["c"]) / 12
+    out["safety"] = out["nc"] * (1 + out["ttc"]) / 2
+    out["efficiency"] = out["ep"]
+    out["comfort"] = out["c"]
+    out["compliance"] = out["dac"] * out["ddc"] * (out["lk"] + out["slc"]) / 2
+    return out
+
+
+def rescore_ep(scores: dict[str, np.ndarray], progress_ref: float) -> dict[str, np.ndarray]:
+    out = dict(scores)
+    out["ep"] = finish_ep(scores["progress_m"], progress_ref)
+    return finish(out)

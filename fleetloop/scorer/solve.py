@@ -1,0 +1,162 @@
+"""Counterfactual replay of one scene: search, score, select, re-check. Deterministic for a given seed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fleetloop.scorer import robustness, scoring, search
+from fleetloop.scorer.scene import Scene
+from fleetloop.scorer.select import choose, decision_points, deltas, improves
+from fleetloop.scorer.world import TrajBatch, World, prepare
+
+MIN_CANDIDATES = 1000
+CEM_ITERATIONS = 4
+CEM_POPULATION = 110
+CEM_ELITE = 12
+TRIGGER_PENALTY = 1.0
+
+
+@dataclass
+class SearchConfig:
+    seed: int = 0
+    cem_iterations: int = CEM_ITERATIONS
+    cem_population: int = CEM_POPULATION
+    min_candidates: int = MIN_CANDIDATES
+    reactive: bool = False
+    robustness_variants: int = 24
+
+
+@dataclass
+class CaseResult:
+    scene: Scene
+    world: World
+    theta: np.ndarray  # (M, 5) candidate parameters
+    candidates: TrajBatch
+    feasible: np.ndarray
+    scores: dict[str, np.ndarray]
+    log_scores: dict[str, float]
+    progress_ref: float
+    chosen: int | None
+    front: np.ndarray
+    timings_s: dict[str, float] = field(default_factory=dict)
+    robustness: dict | None = None
+
+    @property
+    def improved(self) -> bool:
+        return self.chosen is not None
+
+    @property
+    def solution(self) -> TrajBatch | None:
+        return None if self.chosen is None else self.candidates.take([self.chosen])
+
+    @property
+    def solution_scores(self) -> dict[str, float] | None:
+        if self.chosen is None:
+            return None
+        return {k: float(v[self.chosen]) for k, v in self.scores.items()}
+
+    def deltas(self) -> dict[str, float] | None:
+        sol = self.solution_scores
+        return None if sol is None else deltas(sol, self.log_scores)
+
+    def decision_points(self) -> list[dict]:
+        if self.chosen is None:
+            return []
+        return decision_points(self.solution, self.world.log, self.solution_scores, self.log_scores, self.world.dt)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "candidates": int(len(self.theta)),
+            "feasible": int(self.feasible.sum()),
+            "pruned": int(self.scores["pruned"].sum()),
+            "improving": int(improves(self.scores, self.log_scores).sum()),
+            "pareto_front": int(len(self.front)),
+        }
+
+
+def _objective(scores: dict[str, np.ndarray], log: dict[str, float]) -> np.ndarray:
+    """CEM ranking value: PDMS x DDC plus the lane components, minus a penalty for new triggers."""
+    worse = (np.nan_to_num(scores["hard_brake_tier"], nan=9) > log["hard_brake_tier"]) | (
+        np.nan_to_num(scores["weaving"], nan=9) > log["weaving"])
+    val = scores["pdms"] * scores["ddc"] + 0.1 * (scores["lk"] + scores["slc"]) / 2 - TRIGGER_PENALTY * worse
+    return np.where(scores["pruned"], -np.inf, np.nan_to_num(val, nan=-np.inf))
+
+
+def _score_batch(world: World, theta: np.ndarray, log: dict[str, float], reactive: bool):
+    """Roll out and score candidates; infeasible ones are pruned (all components NaN)."""
+    traj, ok = search.rollout(world, theta)
+    followers = search.followers(world) if reactive else np.zeros(len(world.agents), dtype=bool)
+    replay_world, reactive_agents = world, None
+    if followers.any():
+        replay_world = world.without_agents(followers)
+        reactive_agents = search.react(world, traj, followers).take(ok)
+    scores = scoring.score(replay_world, traj.take(ok), progress_ref=np.inf,
+                           prune_below={"nc": log["nc"], "dac": log["dac"]}, reactive=reactive_agents)
+    full = {}
+    for k, v in scores.items():
+        arr = np.full(len(theta), True if k == "pruned" else np.nan, dtype=v.dtype if k == "pruned" else float)
+        arr[ok] = v
+        full[k] = arr
+    return traj, ok, full
+
+
+def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
+    """Search >= 1,000 candidates around the log, score them and the log, pick the improvement if any."""
+    cfg = config or SearchConfig()
+    rng = np.random.default_rng(cfg.seed)
+    clock = time.perf_counter()
+    timings = {}
+    world = prepare(scene)
+    log_raw = scoring.score(world, world.log)
+    log = {k: float(v[0]) for k, v in log_raw.items()}
+    timings["prepare"] = time.perf_counter() - clock
+
+    theta = search.lattice(world)
+    traj, ok, scores = _score_batch(world, theta, log, cfg.reactive)
+    batches, oks, all_scores, thetas = [traj], [ok], [scores], [theta]
+    timings["lattice"] = time.perf_counter() - clock - timings["prepare"]
+    bnd = search.bounds(world)
+    population = max(cfg.cem_population, -(-(cfg.min_candidates - len(theta)) // max(cfg.cem_iterations, 1)))
+    for _ in range(cfg.cem_iterations):
+        merged = {k: np.concatenate([s[k] for s in all_scores]) for k in scores}
+        ref = max(_best_safe(merged), log["progress_m"] if _safe(log) else 0.0)
+        value = _objective(scoring.rescore_ep(merged, ref), log)
+        order = np.argsort(-value)[:CEM_ELITE]
+        order = order[np.isfinite(value[order])]
+        if not len(order):
+            break
+        theta_all = np.concatenate(thetas)
+        new = search.cem_sample(rng, theta_all[order], bnd, population)
+        traj, ok, scores = _score_batch(world, new, log, cfg.reactive)
+        batches.append(traj)
+        oks.append(ok)
+        all_scores.append(scores)
+        thetas.append(new)
+    timings["refine"] = time.perf_counter() - clock - timings["prepare"] - timings["lattice"]
+
+    cands = TrajBatch.concat(batches)
+    merged = {k: np.concatenate([s[k] for s in all_scores]) for k in all_scores[0]}
+    progress_ref = max(_best_safe(merged), log["progress_m"] if _safe(log) else 0.0)
+    final = scoring.rescore_ep(merged, progress_ref)
+    log = {k: float(v[0]) for k, v in scoring.rescore_ep(log_raw, progress_ref).items()}
+    chosen, front = choose(final, log, cands, world.log)
+    timings["select"] = time.perf_counter() - clock - sum(timings.values())
+    result = CaseResult(scene, world, np.concatenate(thetas), cands, np.concatenate(oks), final, log,
+                        progress_ref, chosen, front, timings)
+    if chosen is not None and cfg.robustness_variants:
+        result.robustness = robustness.check(world, result.solution, progress_ref, cfg.robustness_variants, cfg.seed)
+    timings["robustness"] = time.perf_counter() - clock - sum(timings.values())
+    timings["total"] = time.perf_counter() - clock
+    return result
+
+
+def _safe(s: dict[str, float]) -> bool:
+    return s["nc"] == 1.0 and s["dac"] == 1.0
+
+
+def _best_safe(scores: dict[str, np.ndarray]) -> float:
+    safe = (scores["nc"] == 1.0) & (scores["dac"] == 1.0) & ~scores["pruned"]
+    return float(scores["progress_m"][safe].max()) if safe.any() else 0.0
