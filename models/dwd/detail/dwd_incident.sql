@@ -1,7 +1,7 @@
 -- Incidents classified for MPD. Dangerous (counts physical outcomes, not blame): contact or property
 -- damage, a police report, a public safety complaint, a severe near-miss, an injury, or a VRU fall without
 -- contact. A service complaint without police or injury is not dangerous. MPD_all counts every dangerous
--- incident, MPD_resp those at fault 'ours'.
+-- incident, MPD_resp those at fault 'ours'. Route, road type and version from the latest heartbeat before it.
 with incidents as (
     select * from {{ source('ods', 'ods_incident') }}
     where {{ on_run_day('ts', 'dt') }}
@@ -9,6 +9,12 @@ with incidents as (
 
 vehicles as (
     select vehicle_id, vehicle_class, site_id, city from {{ ref('dwd_vehicle') }}
+),
+
+heartbeat as (
+    select vehicle_id, ts, route_id, road_type, version
+    from {{ ref('dwd_heartbeat') }}
+    where {{ around_run_day('ts', 'dt') }}
 ),
 
 classified as (
@@ -37,6 +43,10 @@ select
     i.is_dangerous and lower(i.at_fault) = 'ours' as is_dangerous_responsible,
     v.vehicle_class,
     v.site_id,
-    v.city
+    v.city,
+    h.route_id,
+    h.road_type,
+    h.version
 from classified as i
 left join vehicles as v on v.vehicle_id = i.vehicle_id
+asof left join heartbeat as h on h.vehicle_id = i.vehicle_id and i.ts >= h.ts

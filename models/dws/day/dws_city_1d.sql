@@ -1,0 +1,2 @@
+-- Per-city metrics per day (see macro dws_rollup).
+{{ dws_rollup(['city'], 'day') }}

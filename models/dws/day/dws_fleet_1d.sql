@@ -1,0 +1,2 @@
+-- Fleet-wide metrics per day (see macro dws_rollup).
+{{ dws_rollup([], 'day') }}

@@ -1,0 +1,80 @@
+-- The finest daily slice every DWS rollup sums: per day, vehicle, site, city, class, route, road type and
+-- software version: operating and auto time, km by drive mode, event counts by trigger, MPS events,
+-- dangerous incidents (MPD_all, MPD_resp). Site-wide events (site_anomaly) sit in rows without a vehicle.
+{%- set dims = ['dt', 'vehicle_id', 'site_id', 'city', 'vehicle_class', 'route_id', 'road_type', 'version'] %}
+with segments as (
+    select * from {{ ref('dwd_drive_mode_segment') }}
+    where {{ in_run_period('dt') }}
+),
+
+events as (
+    select * from {{ ref('dwd_event') }}
+    where {{ in_run_period('dt') }}
+),
+
+incidents as (
+    select * from {{ ref('dwd_incident') }}
+    where {{ in_run_period('dt') }}
+),
+
+exposure as (
+    select
+        {{ dims | join(', ') }},
+        sum(duration_s) as operating_s,
+        coalesce(sum(duration_s) filter (where drive_mode = 'auto'), 0) as auto_s,
+        sum(distance_m) / 1000 as km_total,
+        {%- for mode in ['auto', 'remote', 'manual', 'fault'] %}
+        coalesce(sum(distance_m) filter (where drive_mode = '{{ mode }}'), 0) / 1000 as km_{{ mode }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from segments
+    group by all
+),
+
+event_counts as (
+    select
+        {{ dims | join(', ') }},
+        {%- for t in trigger_names() %}
+        count(*) filter (where trigger = '{{ t }}') as n_{{ t }},
+        {%- endfor %}
+        count(*) filter (where trigger = 'hard_brake' and tier in ('hard', 'severe')) as n_hard_brake_hard_or_severe,
+        count(*) filter (where trigger = 'stuck' and tier = 'problem') as n_stuck_problem,
+        count(*) filter (where {{ is_mps_event() }}) as n_mps,
+        coalesce(sum(duration_s) filter (where trigger = 'stuck'), 0) as stuck_s,
+        coalesce(sum(duration_s) filter (where trigger = 'offline'), 0) as offline_s
+    from events
+    group by all
+),
+
+incident_counts as (
+    select
+        {{ dims | join(', ') }},
+        count(*) as n_incidents,
+        count(*) filter (where is_dangerous) as n_mpd_all,
+        count(*) filter (where is_dangerous_responsible) as n_mpd_resp
+    from incidents
+    group by all
+),
+
+unioned as (
+    select * from exposure
+    union all by name
+    select * from event_counts
+    union all by name
+    select * from incident_counts
+)
+
+select
+    {{ dims | join(', ') }},
+    {%- for m in ['operating_s', 'auto_s', 'km_total', 'km_auto', 'km_remote', 'km_manual', 'km_fault'] %}
+    coalesce(sum({{ m }}), 0)::double as {{ m }},
+    {%- endfor %}
+    {%- for m in trigger_names() %}
+    coalesce(sum(n_{{ m }}), 0)::bigint as n_{{ m }},
+    {%- endfor %}
+    {%- for m in ['n_hard_brake_hard_or_severe', 'n_stuck_problem', 'n_mps', 'n_incidents', 'n_mpd_all', 'n_mpd_resp'] %}
+    coalesce(sum({{ m }}), 0)::bigint as {{ m }},
+    {%- endfor %}
+    coalesce(sum(stuck_s), 0)::double as stuck_s,
+    coalesce(sum(offline_s), 0)::double as offline_s
+from unioned
+group by all

@@ -1,0 +1,2 @@
+-- Per-vehicle metrics per day (see macro dws_rollup).
+{{ dws_rollup(['vehicle_id', 'vehicle_class', 'site_id', 'city'], 'day') }}

@@ -1,0 +1,2 @@
+-- Fleet-wide metrics per month (see macro dws_rollup).
+{{ dws_rollup([], 'month') }}

@@ -1,0 +1,2 @@
+-- Per-version metrics per month (see macro dws_rollup).
+{{ dws_rollup(['version'], 'month') }}

@@ -1,0 +1,2 @@
+-- Fleet-wide metrics per week (see macro dws_rollup).
+{{ dws_rollup([], 'week') }}
