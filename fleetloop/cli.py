@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "fleetloop.contract_cli",
     "fleetloop.ops.cli",
     "fleetloop.quality.cli",
+    "fleetloop.scorer.cli",
 )
 
 
