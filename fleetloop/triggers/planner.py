@@ -7,26 +7,32 @@ import numpy as np
 from fleetloop.triggers.runs import SAMPLE_PERIOD_S, Detection, change_clusters, min_samples, runs, sign_changes
 
 
-def flat_samples(scores: np.ndarray, offsets: np.ndarray, p: dict) -> np.ndarray:
-    """Per sample (candidate lists given flat with ``offsets``, length n+1): normalised entropy of
-    p_i = s_i / sum(s) >= min_norm_entropy, or top-1 minus top-2 score < max_top_margin."""
+def score_matrix(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate lists given flat with ``offsets`` (length n+1) as an (n, k_max) matrix padded with zeros,
+    plus each sample's candidate count."""
     counts = np.diff(offsets)
-    n = counts.size
-    starts = offsets[:-1]
+    n, k_max = counts.size, int(counts.max(initial=0))
+    if n and (counts == k_max).all():
+        return scores.reshape(n, k_max), counts
+    matrix = np.zeros((n, max(k_max, 1)))
     owner = np.repeat(np.arange(n), counts)
-    total = np.zeros(n)
-    np.add.at(total, owner, scores)
-    prob = np.divide(scores, total[owner], out=np.zeros_like(scores), where=total[owner] > 0)
-    plogp = np.where(prob > 0, prob * np.log(np.where(prob > 0, prob, 1.0)), 0.0)
-    entropy = np.zeros(n)
-    np.add.at(entropy, owner, -plogp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        norm_entropy = np.where((counts > 1) & (total > 0), entropy / np.log(np.maximum(counts, 2)), np.nan)
-    order = np.lexsort((-scores, owner))  # per sample, best score first
-    ranked = scores[order]
-    two = counts >= 2
-    margin = np.full(n, np.nan)
-    margin[two] = ranked[starts[two]] - ranked[starts[two] + 1]
+    matrix[owner, np.arange(scores.size) - np.repeat(offsets[:-1], counts)] = scores
+    return matrix, counts
+
+
+def flat_samples(scores: np.ndarray, offsets: np.ndarray, p: dict) -> np.ndarray:
+    """Per sample: normalised entropy of p_i = s_i / sum(s) >= min_norm_entropy, or top-1 minus top-2
+    score < max_top_margin (a single candidate is never flat)."""
+    matrix, counts = score_matrix(scores, offsets)
+    total = matrix.sum(axis=1)
+    usable = (counts > 1) & (total > 0)
+    prob = matrix / np.where(usable, total, 1.0)[:, None]
+    plogp = prob * np.log(np.where(prob > 0, prob, 1.0))
+    norm_entropy = np.where(usable, -plogp.sum(axis=1) / np.log(np.maximum(counts, 2)), np.nan)
+    margin = np.full(counts.size, np.nan)
+    if matrix.shape[1] >= 2:
+        top2 = np.partition(matrix, matrix.shape[1] - 2, axis=1)[:, -2:]  # [second, best]
+        margin = np.where(counts > 1, top2[:, 1] - top2[:, 0], np.nan)
     return (norm_entropy >= p["min_norm_entropy"]) | (margin < p["max_top_margin"])
 
 

@@ -21,7 +21,7 @@ from fleetloop.triggers.runs import Detection
 
 EVENT_COLUMNS = ["event_id", "vehicle_id", "site_id", "trigger", "ts_start", "ts_end", "severity", "attributes", "dt"]
 TIER_SEVERITY_OFFSET = {"mild": -1, "hard": 0, "severe": 1, "trend": 0, "problem": 1}
-VEHICLE_BATCH = 25
+VEHICLE_BATCH = 10
 
 
 def _literal(values: list[str]) -> str:
