@@ -30,6 +30,7 @@ def _nc_ttc(world: World, tr: dict, agents: Agents) -> tuple[float, float]:
     el, ew = world.ego.length_m, world.ego.width_m
     steps = len(tr["x"]) - 1
     nc, ttc = 1.0, 1.0
+    met = set()
     for t in range(steps + 1):
         ex, ey, eh, ev = tr["x"][t], tr["y"][t], tr["h"][t], tr["v"][t]
         for a in range(agents.x.shape[1]):
@@ -39,13 +40,15 @@ def _nc_ttc(world: World, tr: dict, agents: Agents) -> tuple[float, float]:
             la, wa = agents.length[a], agents.width[a]
             touching = _box_overlap(ex, ey, eh, el, ew, ax, ay, ah, la, wa)
             rel_x = (ax - ex) * math.cos(eh) + (ay - ey) * math.sin(eh)
-            if t >= 1 and touching and ev > scoring.STOPPED_MPS and rel_x >= -el / 2:
-                nc = min(nc, 0.5 if agents.static[a] else 0.0)
+            if t >= 1 and touching and a not in met:
+                met.add(a)
+                if ev > scoring.STOPPED_MPS and rel_x >= -el / 2:
+                    nc = min(nc, 0.5 if agents.static[a] else 0.0)
             if ev <= scoring.STOPPED_MPS or touching or rel_x <= 0:
                 continue
             for off in scoring.TTC_OFFSETS_S:
-                t2 = min(t + int(round(off / world.dt)), steps)
-                if not agents.valid[0, a, t2]:
+                t2 = t + int(round(off / world.dt))
+                if t2 > steps or not agents.valid[0, a, t2]:
                     continue
                 fx, fy = ex + ev * math.cos(eh) * off, ey + ev * math.sin(eh) * off
                 if _box_overlap(fx, fy, eh, el, ew, agents.x[0, a, t2], agents.y[0, a, t2], agents.h[0, a, t2], la, wa):

@@ -2,11 +2,12 @@
 
 NAVSIM PDMS = NC x DAC x (5 EP + 5 TTC + 2 C) / 12, plus driving-direction compliance (DDC), lane
 keeping (LK) and speed-limit compliance (SLC), plus the warehouse's hard_brake and weaving triggers.
-- NC: first at-fault collision: vehicle or VRU 0, static object 0.5, none 1. Not at fault: ego stopped,
-  or the other agent's centre behind the ego's rear bumper (it ran into us).
+- NC: at-fault collisions: vehicle or VRU 0, static object 0.5, none 1. Blame is judged at the first
+  contact with each agent; not at fault: ego stopped, or the agent's centre behind the ego's rear bumper
+  (it ran into us).
 - DAC: all four corners of the ego box inside the lanes' union at every sample.
-- EP: progress along the reference path / best progress among safe trajectories (NC = DAC = 1); 1 when
-  that best progress is below 5 m.
+- EP: progress along the reference path / best progress among safe and legal trajectories (NC = DAC =
+  DDC = SLC = 1: speeding does not set the bar); 1 when that best progress is below 5 m.
 - TTC: the ego box moved at constant velocity for 0.2..1.0 s must not hit an agent ahead (at its logged
   position at that time) that it does not already touch.
 - C: nuPlan comfort limits on Savitzky-Golay derivatives (window 7, order 2) of speed and heading.
@@ -115,7 +116,13 @@ def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[n
     ex, ey, eh, ev = traj.x[n, t], traj.y[n, t], traj.h[n, t], traj.v[n, t]
     hit = obb_overlap(ax - ex, ay - ey, eh, el, ew, ah, agents.length[a], agents.width[a])
     rel_x = (ax - ex) * np.cos(eh) + (ay - ey) * np.sin(eh)
-    at_fault = hit & (ev > STOPPED_MPS) & (rel_x >= -el / 2)
+    # blame is judged at the first contact with each agent
+    n, a, t, ev, rel_x = n[hit], a[hit], t[hit], ev[hit], rel_x[hit]
+    order = np.lexsort((t, a, n))
+    n, a, t, ev, rel_x = n[order], a[order], t[order], ev[order], rel_x[order]
+    first_contact = np.ones(len(n), dtype=bool)
+    first_contact[1:] = (n[1:] != n[:-1]) | (a[1:] != a[:-1])
+    at_fault = first_contact & (ev > STOPPED_MPS) & (rel_x >= -el / 2)
     n, a, t = n[at_fault], a[at_fault], t[at_fault]
     order = np.lexsort((t, n))
     n, a, t = n[order], a[order], t[order]
@@ -137,10 +144,11 @@ def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[n
     cand = ahead & ~touching
     n, a, t, ex, ey, eh, ev, la, wa = (arr[cand] for arr in (n, a, t, ex, ey, eh, ev, la, wa))
     for off in TTC_OFFSETS_S:
-        t2 = np.minimum(t + int(round(off / world.dt)), t1 - 1)
-        px, py, ph, _, pv = _agent_at(agents, n, a, t2)
+        t2 = t + int(round(off / world.dt))
+        inside = t2 < t1  # projections past the horizon have no logged agent to meet
+        px, py, ph, _, pv = _agent_at(agents, n, a, np.minimum(t2, t1 - 1))
         fx, fy = ex + ev * np.cos(eh) * off, ey + ev * np.sin(eh) * off
-        bad = pv & obb_overlap(px - fx, py - fy, eh, el, ew, ph, la, wa)
+        bad = inside & pv & obb_overlap(px - fx, py - fy, eh, el, ew, ph, la, wa)
         ttc[np.unique(n[bad])] = 0.0
     return nc, ttc, first
 
@@ -233,10 +241,16 @@ def score(world: World, traj: TrajBatch, progress_ref: float | None = None, reac
         for k, v in (lane_components(world, sub) | trigger_tiers(world, sub, kin)).items():
             rest[k][alive] = v
     out.update(rest)
-    safe = (nc == 1.0) & (dac == 1.0)
+    safe = safe_and_legal(out)
     ref = progress_ref if progress_ref is not None else (progress[safe].max() if safe.any() else 0.0)
     out["ep"] = finish_ep(progress, ref)
     return finish(out)
+
+
+def safe_and_legal(scores: dict[str, np.ndarray]) -> np.ndarray:
+    """Trajectories that may set the progress bar for EP."""
+    return ((scores["nc"] == 1.0) & (scores["dac"] == 1.0) & (np.nan_to_num(scores["ddc"]) == 1.0)
+            & (np.nan_to_num(scores["slc"]) >= 1.0 - 1e-9))
 
 
 def finish_ep(progress: np.ndarray, progress_ref: float) -> np.ndarray:

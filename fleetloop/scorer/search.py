@@ -112,7 +112,7 @@ def rollout(world: World, theta: np.ndarray) -> tuple[TrajBatch, np.ndarray]:
     length = t_lat * max(v0, MIN_LAT_DIST_M)
     a_s = np.nan_to_num(world.agent_s, nan=-1e9)
     a_d = np.nan_to_num(world.agent_d, nan=1e9)
-    a_valid = world.agents.valid[0]
+    a_valid = world.agents.valid[0] & ~followers(world)[:, None]  # agents behind us never lead
     a_v = np.where(a_valid, world.agents.v[0] * np.cos(world.agents.h[0] - world.ref.heading_at(a_s)), 0.0)
     reach = (world.agents.length + ego.length_m) / 2
     band = (world.agents.width + ego.width_m) / 2 + BAND_MARGIN_M

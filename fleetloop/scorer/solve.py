@@ -154,9 +154,9 @@ def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
 
 
 def _safe(s: dict[str, float]) -> bool:
-    return s["nc"] == 1.0 and s["dac"] == 1.0
+    return bool(scoring.safe_and_legal({k: np.array([v]) for k, v in s.items()})[0])
 
 
 def _best_safe(scores: dict[str, np.ndarray]) -> float:
-    safe = (scores["nc"] == 1.0) & (scores["dac"] == 1.0) & ~scores["pruned"]
+    safe = scoring.safe_and_legal(scores) & ~scores["pruned"].astype(bool)
     return float(scores["progress_m"][safe].max()) if safe.any() else 0.0
