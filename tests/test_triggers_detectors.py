@@ -210,11 +210,13 @@ def test_stuck_speed_floor_and_task_status():
     assert pose.stuck(t, driving, speed, x, y, ST) == []
 
 
-def test_stuck_displacement_restarts_the_run():
-    # drifting 1 m per 30 s: leaves the 2 m circle after 60 s, at sample 600, which starts a new run
-    t, driving, speed, x, y = still(1300, speed=0.2, drift_mps=1 / 30)
-    found = pose.stuck(t, driving, speed, x, y, ST)
-    assert [(d.start_us - T0, d.end_us - T0) for d in found] == [(0, 59_900_000), (60_000_000, 119_900_000)]
+def test_stuck_displacement_is_a_property_of_the_whole_run():
+    # drifting 1 m per 30 s for 130 s: the run leaves the 2 m circle, so it is no stuck event at all
+    assert pose.stuck(*still(1300, speed=0.2, drift_mps=1 / 30), ST) == []
+    # drifting 1 m per 70 s for 130 s stays within 1.9 m of its first position
+    (d,) = pose.stuck(*still(1300, speed=0.2, drift_mps=1 / 70), ST)
+    assert (d.end_us - d.start_us, d.tier) == (129_900_000, "trend")
+    assert d.attributes["max_displacement_m"] == pytest.approx(129.9 / 70)
 
 
 def test_stuck_gap_splits_the_run():

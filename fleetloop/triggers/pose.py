@@ -40,20 +40,17 @@ def weaving(
 def stuck(
     ts_us: np.ndarray, driving: np.ndarray, speed_mps: np.ndarray, x_m: np.ndarray, y_m: np.ndarray, p: dict
 ) -> list[Detection]:
-    """Runs of driving below max_speed_mps that stay within max_displacement_m of their first position
-    (a sample that leaves the circle starts a new run); trend_s makes an event, problem_s the problem tier."""
+    """Runs of driving below max_speed_mps whose largest distance from their first position stays below
+    max_displacement_m (a run that creeps further is no stuck event); trend_s makes an event, problem_s the
+    problem tier."""
     out = []
     n_trend, n_problem = min_samples(p["trend_s"]), min_samples(p["problem_s"])
-    limit2 = p["max_displacement_m"] ** 2
     for s, e in zip(*runs(driving & (speed_mps < p["max_speed_mps"]), ts_us)):
-        anchor = s
-        while e - anchor + 1 >= n_trend:
-            d2 = (x_m[anchor : e + 1] - x_m[anchor]) ** 2 + (y_m[anchor : e + 1] - y_m[anchor]) ** 2
-            left = np.flatnonzero(d2 >= limit2)
-            last = anchor + int(left[0]) - 1 if left.size else e
-            n = last - anchor + 1
-            if n >= n_trend:
-                out.append(Detection(int(ts_us[anchor]), int(ts_us[last]), "problem" if n >= n_problem else "trend",
-                                     {"duration_s": round(n * SAMPLE_PERIOD_S, 1)}))
-            anchor = last + 1
+        n = e - s + 1
+        if n < n_trend:
+            continue
+        displacement = np.hypot(x_m[s : e + 1] - x_m[s], y_m[s : e + 1] - y_m[s]).max()
+        if displacement < p["max_displacement_m"]:
+            out.append(Detection(int(ts_us[s]), int(ts_us[e]), "problem" if n >= n_problem else "trend",
+                                 {"duration_s": round(n * SAMPLE_PERIOD_S, 1), "max_displacement_m": float(displacement)}))
     return out

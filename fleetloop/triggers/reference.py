@@ -169,13 +169,18 @@ def detect_events(con, day: dt.date | str | None = None, context_s: float = 3600
     return _frame(rows, params, day)
 
 
+def _id_trigger(trigger: str, d: Detection) -> str:
+    """The trigger part of the event_id: error bursts of two modules may start together."""
+    return f"{trigger}:{d.attributes['module']}" if trigger == "error_burst" else trigger
+
+
 def _frame(rows: list, params, day: dt.date | None) -> pd.DataFrame:
     records = []
     for vid, site, trigger, d in rows:
         base = params(vid, trigger)["severity"] if vid is not None else trigger_params(trigger)["severity"]
         attributes = ({"tier": d.tier} if d.tier else {}) | d.attributes
         records.append({
-            "event_id": event_id(trigger, vid if vid is not None else site, d.start_us // 1000),
+            "event_id": event_id(_id_trigger(trigger, d), vid if vid is not None else site, d.start_us // 1000),
             "vehicle_id": vid, "site_id": site, "trigger": trigger,
             "ts_start": d.start_us, "ts_end": d.end_us,
             "severity": int(base + TIER_SEVERITY_OFFSET.get(d.tier, 0)),
