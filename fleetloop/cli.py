@@ -8,6 +8,7 @@ import sys
 
 # Each module exposes ``register(subparsers)``; its parsers set ``func`` to the handler.
 COMMAND_MODULES = (
+    "fleetloop.sim.cli",
     "fleetloop.contract_cli",
     "fleetloop.ops.cli",
     "fleetloop.quality.cli",

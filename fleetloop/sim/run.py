@@ -1,0 +1,233 @@
+"""``simulate(config)``: plan the fleet, simulate shard by shard (optionally in worker processes),
+write the landing files and the ground truth under ``<landing>/_truth/``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fleetloop.contract import SOURCES
+from fleetloop.sim import faults
+from fleetloop.sim.config import SimConfig, SimResult
+from fleetloop.sim.fleet import (BASE_RATES_PER_DRIVING_HOUR, JAM_WINDOW_S, SITE_JAMS_PER_SITE_HOUR,
+                                 VERSION_FACTORS, FleetPlan, event_rates, plan_fleet, rng_for)
+from fleetloop.sim.vehicle_day import DayOutput, iso, simulate_vehicle_day
+from fleetloop.sim.writer import ShardDayWriter, gzip_bytes
+
+TRUTH_DIR = "_truth"
+EVENT_SOURCES = ("takeover", "vehicle_call", "error_code", "asr_note", "incident")
+POSE_FAULT_SHARE = 0.1  # pose rows get faults at a tenth of the JSON rate (duplicates, out of order)
+FILE_FAULT_FACTOR = 10.0  # chance of each file-level fault per shard-day = fault_rate * this
+EVENT_FAULT_FACTOR = 5.0  # event sources have few rows: corrupted copies at five times the rate
+LATE_ROWS = 300
+RESEND_ROWS = 200
+
+
+@dataclass
+class ShardResult:
+    truth: list[dict] = field(default_factory=list)
+    incidents: list[dict] = field(default_factory=list)
+    distance: list[dict] = field(default_factory=list)
+    faults: list[dict] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def simulate(config: SimConfig) -> SimResult:
+    """Simulate the fleet of ``config`` into ``config.landing``; deterministic in the config."""
+    landing = Path(config.landing)
+    landing.mkdir(parents=True, exist_ok=True)
+    plan = plan_fleet(config)
+    jobs = [(config, d, shard) for d in range(config.days) for shard in range(config.shards)]
+    if config.workers > 1 and len(jobs) > 1:
+        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+            results = list(pool.imap(_run_shard_job, jobs))
+    else:
+        results = [_run_shard_job(job) for job in jobs]
+    total = ShardResult()
+    for r in results:
+        total.truth += r.truth
+        total.incidents += r.incidents
+        total.distance += r.distance
+        total.faults += r.faults
+        for k, v in r.rows.items():
+            total.rows[k] = total.rows.get(k, 0) + v
+    for k, v in _write_fleet_sources(plan).items():
+        total.rows[k] = total.rows.get(k, 0) + v
+    total.truth += _site_anomaly_truth(plan)
+    truth_dir = landing / TRUTH_DIR
+    _write_truth(plan, total, truth_dir)
+    return SimResult(landing, truth_dir, config, config.day_list, _vehicles_json(plan), total.rows)
+
+
+def _run_shard_job(job: tuple) -> ShardResult:
+    config, day_index, shard = job
+    return run_shard(plan_fleet(config), day_index, shard)
+
+
+def run_shard(plan: FleetPlan, day_index: int, shard: int) -> ShardResult:
+    """Simulate and write the vehicles of one shard for one day, vehicle by vehicle."""
+    config = plan.config
+    day = config.day_list[day_index]
+    per = config.vehicles_per_shard
+    vehicles = plan.vehicles[shard * per:(shard + 1) * per]
+    rng = rng_for(config.seed, 4, day_index, shard)
+    file_p = min(1.0, config.fault_rate * FILE_FAULT_FACTOR) if config.fault_rate > 0 else 0.0
+    first = config.fault_rate > 0 and day_index == 0 and shard == 0
+    late = config.fault_rate > 0 and day_index + 1 < config.days and (first or rng.random() < file_p)
+    resend = first or rng.random() < file_p
+    empty = first or rng.random() < file_p
+    writer = ShardDayWriter(config.landing, day, shard)
+    result = ShardResult()
+    records: dict[str, list[dict]] = {source: [] for source in EVENT_SOURCES}
+    try:
+        for n, vehicle in enumerate(vehicles):
+            out = simulate_vehicle_day(plan, vehicle, day_index)
+            vrng = rng_for(config.seed, 5, vehicle.index, day_index)
+            hb_entries = faults.inject(_heartbeat_lines(out), SOURCES["heartbeat"], config.fault_rate, vrng,
+                                       in_place=True, protected=out.heartbeat_protected)
+            if n == 0 and late:
+                writer.write_file("heartbeat", f"late-{shard:03d}-{day + dt.timedelta(days=1):%Y%m%d}.jsonl",
+                                  hb_entries[:LATE_ROWS], faults.Label("late_file"))
+                hb_entries = hb_entries[LATE_ROWS:]
+            if n == 0 and resend:
+                clean = [text for text, label in hb_entries[:RESEND_ROWS] if label is None]
+                data = gzip_bytes(("\n".join(clean) + "\n").encode("utf-8"))
+                writer.write_raw("heartbeat", f"resend-{shard:03d}.jsonl.gz", data[: int(len(data) * 0.6)],
+                                 faults.Label("truncated_gzip"))
+            writer.write_json("heartbeat", hb_entries)
+            for source in EVENT_SOURCES:
+                records[source] += out.records[source]
+            order, labels = faults.parquet_faults(out.pose.num_rows, config.fault_rate * POSE_FAULT_SHARE, vrng)
+            writer.write_parquet("pose", out.pose.take(pa.array(order)), labels)
+            writer.write_parquet("planner_debug", out.planner)
+            writer.write_parquet("perception_objects", out.perception)
+            result.truth += out.truth
+            result.incidents += out.incidents
+            result.distance += out.distance
+        event_rate = min(0.2, config.fault_rate * EVENT_FAULT_FACTOR)
+        for source in EVENT_SOURCES:
+            lines = [json.dumps(r, ensure_ascii=False) for r in records[source]]
+            writer.write_json(source, faults.inject(lines, SOURCES[source], event_rate, rng, in_place=False))
+        if empty:
+            source = EVENT_SOURCES[int(rng.integers(len(EVENT_SOURCES)))]
+            writer.write_raw(source, f"empty-{shard:03d}.jsonl", b"", faults.Label("empty_file"))
+    finally:
+        writer.close()
+    result.faults, result.rows = writer.faults, writer.rows
+    return result
+
+
+def _heartbeat_lines(out: DayOutput) -> list[str]:
+    frame = pd.DataFrame(out.heartbeat)
+    text = frame.to_json(orient="records", lines=True, force_ascii=False, double_precision=10)
+    return [line for line in text.split("\n") if line]
+
+
+def _write_fleet_sources(plan: FleetPlan) -> dict[str, int]:
+    """Daily registry snapshots and software deployment records (clean, one file per day)."""
+    rows = {}
+    deployments = plan.deployments()
+    for day in plan.config.day_list:
+        writer = ShardDayWriter(plan.config.landing, day, 0)
+        midnight = dt.datetime.combine(day, dt.time(), dt.UTC)
+        stamp = iso(int(midnight.timestamp() * 1000))
+        registry = [json.dumps({"ts": stamp, "vehicle_id": v.vehicle_id, "vehicle_class": v.vehicle_class,
+                                "city": v.city, "site_id": v.site_id}) for v in plan.vehicles]
+        writer.write_json("vehicle_registry", [(line, None) for line in registry])
+        deploy = [json.dumps({"ts": iso(int(r["ts"].timestamp() * 1000)), "vehicle_id": r["vehicle_id"],
+                              "version": r["version"], "deployed_at": iso(int(r["deployed_at"].timestamp() * 1000))})
+                  for r in deployments if r["ts"].date() == day]
+        writer.write_json("software_deployment", [(line, None) for line in deploy])
+        writer.close()
+        for k, v in writer.rows.items():
+            rows[k] = rows.get(k, 0) + v
+    return rows
+
+
+def _site_anomaly_truth(plan: FleetPlan) -> list[dict]:
+    out = []
+    for (site_id, day), windows in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        members = [v for v in plan.vehicles if v.site_id == site_id]
+        day_ms = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp() * 1000)
+        for w0 in windows:
+            out.append({
+                "truth_id": f"site_anomaly-{site_id}-{day:%Y%m%d}-{w0:05d}", "trigger": "site_anomaly",
+                "vehicle_id": None, "site_id": site_id, "ts_start": day_ms + w0 * 1000,
+                "ts_end": day_ms + (w0 + JAM_WINDOW_S) * 1000, "tier": None, "cause": "site_jam",
+                "vehicle_class": None, "version": None,
+                "attributes": json.dumps({"vehicles": [v.vehicle_id for v in members],
+                                          "window_s": JAM_WINDOW_S}, sort_keys=True),
+            })
+    return out
+
+
+def _ts(values) -> pa.Array:
+    return pa.array(values, pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+
+
+def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    events = sorted(total.truth, key=lambda r: (r["ts_start"], r["truth_id"]))
+    columns = ["truth_id", "trigger", "vehicle_id", "site_id", "ts_start", "ts_end", "tier", "cause",
+               "attributes", "vehicle_class", "version"]
+    table = pa.table({c: (_ts([r[c] for r in events]) if c.startswith("ts_") else
+                          pa.array([r[c] for r in events], pa.string())) for c in columns})
+    table = table.append_column("dt", pa.array([dt.datetime.fromtimestamp(r["ts_start"] / 1000, dt.UTC).date()
+                                                for r in events], pa.date32()))
+    pq.write_table(table, truth_dir / "events.parquet")
+    inc = sorted(total.incidents, key=lambda r: (r["ts"], r["incident_id"]))
+    pq.write_table(pa.table({
+        "incident_id": pa.array([r["incident_id"] for r in inc], pa.string()),
+        "ts": _ts([r["ts"] for r in inc]),
+        **{c: pa.array([r[c] for r in inc], pa.bool_() if c in ("injury", "police_report") else pa.string())
+           for c in ("vehicle_id", "site_id", "category", "at_fault", "injury", "police_report", "version",
+                     "related_truth_id")},
+    }), truth_dir / "incidents.parquet")
+    dist = pd.DataFrame(total.distance, columns=["vehicle_id", "dt", "drive_mode", "road_type", "site_id",
+                                                 "route_id", "version", "distance_m", "duration_s"])
+    dist = dist.sort_values(["dt", "vehicle_id", "drive_mode", "road_type"], kind="stable").reset_index(drop=True)
+    pq.write_table(pa.Table.from_pandas(dist, preserve_index=False), truth_dir / "distance.parquet")
+    fl = pd.DataFrame(total.faults, columns=["source", "dt", "file", "line_number", "fault_class",
+                                             "expected_handling", "expected_reason_code"])
+    fl = fl.sort_values(["dt", "source", "file", "line_number"], kind="stable").reset_index(drop=True)
+    pq.write_table(pa.Table.from_pandas(fl, preserve_index=False), truth_dir / "faults.parquet")
+    (truth_dir / "fleet.json").write_text(json.dumps(_fleet_json(plan), indent=1, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+
+
+def _vehicles_json(plan: FleetPlan) -> list[dict]:
+    return [{"vehicle_id": v.vehicle_id, "vehicle_class": v.vehicle_class, "city": v.city, "site_id": v.site_id,
+             "route_id": v.route_id, "op_start_s": v.op_start_s, "op_end_s": plan.op_end_s(v),
+             "rollout": v.rollout} for v in plan.vehicles]
+
+
+def _fleet_json(plan: FleetPlan) -> dict:
+    scale = plan.config.event_rate_scale
+    return {
+        "config": plan.config.as_json(),
+        "vehicles": _vehicles_json(plan),
+        "rollout_day": plan.rollout_day.isoformat(),
+        "deployments": [{"vehicle_id": r["vehicle_id"], "version": r["version"],
+                         "deployed_at": r["deployed_at"].isoformat()} for r in plan.deployments()],
+        "event_rates_per_driving_hour": {v: event_rates(v, scale) for v in VERSION_FACTORS},
+        "base_rates_per_driving_hour": BASE_RATES_PER_DRIVING_HOUR,
+        "version_factors": VERSION_FACTORS,
+        "site_jams_per_site_hour": SITE_JAMS_PER_SITE_HOUR * scale,
+        "site_jams": [{"site_id": s, "dt": d.isoformat(), "window_starts_s": list(w)}
+                      for (s, d), w in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0]))],
+    }
+
+
+def rows_per_second(result: SimResult, seconds: float) -> dict[str, float]:
+    return {k: v / seconds for k, v in sorted(result.rows.items())} if seconds > 0 else {}
+
+
+__all__ = ["simulate", "run_shard", "np"]
