@@ -1,0 +1,7 @@
+"""The ODS load: raw landing files in, validated ODS tables, quarantine and reconciliation out."""
+
+from fleetloop.ingest.loader import LoadReport, load_partition
+from fleetloop.ingest.schema import ensure_ods_schema
+from fleetloop.ingest.warehouse import connect
+
+__all__ = ["LoadReport", "connect", "ensure_ods_schema", "load_partition"]

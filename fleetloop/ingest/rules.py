@@ -1,0 +1,231 @@
+"""Validation rules of the load, generated as SQL from the contract.
+
+Each input format supplies, per contract field, three SQL expressions: ``present`` (a non-null value is
+there), ``typed`` (the value coerced to the contract type, NULL when it cannot be) and ``shown`` (the raw
+value as text for the reason message). From these, one ``CASE`` gives every row its first failing
+reason code (brief section 2) and a readable reason, or NULL for a valid row.
+
+Coercion is strict about JSON types: numbers for DOUBLE, strings for VARCHAR, true/false for BOOLEAN,
+arrays of numbers for DOUBLE[]; timestamps are ISO-8601 strings (an offset is honoured, none means UTC)
+or epoch numbers (seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fleetloop.contract import MAX_SPEED_MPS, Field, Source
+from fleetloop.ingest.schema import q
+
+# A row whose partition timestamp lies outside its partition day by more than this is clock_skew.
+CLOCK_SKEW_TOLERANCE_S = 300
+# Fields where a km/h value in a m/s field is a known failure (brief section 2): source -> field.
+KMH_FIELDS = {"heartbeat": "speed_mps"}
+# Spike rule for KMH_FIELDS against the same vehicle's neighbouring rows (within NEIGHBOUR_WINDOW_S):
+# the value jumps by more than KMH_MIN_JUMP_MPS over its neighbours, and value / 3.6 agrees with them
+# within max(KMH_AGREE_MPS, KMH_AGREE_SHARE x neighbour speed).
+KMH_FACTOR = 3.6
+KMH_MIN_JUMP_MPS = 5.0
+KMH_AGREE_MPS = 1.5
+KMH_AGREE_SHARE = 0.25
+NEIGHBOUR_WINDOW_S = 5.0
+
+_NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+_NUMERIC_DUCKDB = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                   "UBIGINT", "FLOAT", "DOUBLE")
+_SHOWN_CHARS = 80
+
+
+@dataclass(frozen=True)
+class FieldSql:
+    """The SQL of one contract field in one input relation."""
+
+    field: Field
+    present: str
+    typed: str
+    shown: str
+
+
+def lit(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def epoch_to_ts(x: str) -> str:
+    """Epoch number (s, ms, us or ns by magnitude) as TIMESTAMPTZ."""
+    scale = (f"case when abs({x}) < 1e11 then 1e6 when abs({x}) < 1e14 then 1e3 "
+             f"when abs({x}) < 1e17 then 1 else 1e-3 end")
+    return f"make_timestamp(cast(round({x} * {scale}) as bigint))::timestamptz"
+
+
+def json_field(f: Field, i: int) -> FieldSql:
+    """Field ``f`` taken from ``_v[i]`` / ``_t[i]`` (json_extract_string / json_type of the line)."""
+    v, t = f"_v[{i}]", f"_t[{i}]"
+    match f.type:
+        case "VARCHAR":
+            typed = f"case when {t} = 'VARCHAR' then {v} end"
+        case "DOUBLE":
+            typed = f"case when {t} in {_NUMERIC_JSON} then try_cast({v} as double) end"
+        case "BIGINT":
+            typed = f"case when {t} in ('BIGINT', 'UBIGINT') then try_cast({v} as bigint) end"
+        case "BOOLEAN":
+            typed = f"case when {t} = 'BOOLEAN' then {v} = 'true' end"
+        case "TIMESTAMPTZ":
+            typed = (f"case when {t} = 'VARCHAR' then try_cast({v} as timestamptz) "
+                     f"when {t} in {_NUMERIC_JSON} then {epoch_to_ts(f'try_cast({v} as double)')} end")
+        case "DOUBLE[]":
+            typed = (f"case when {t} = 'ARRAY' and json_array_length({v}) = "
+                     f"list_count(try_cast({v} as double[])) then try_cast({v} as double[]) end")
+        case other:
+            raise ValueError(f"no JSON coercion for contract type {other}")
+    return FieldSql(f, f"coalesce({t} <> 'NULL', false)", typed, v)
+
+
+def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
+    """Field ``f`` from a Parquet column of DuckDB type ``actual_type`` (None: column absent).
+
+    The typed value is computed from the column itself; ``present`` and ``shown`` refer to the raw value
+    kept as ``raw_name(f.name)``. Lossless conversions are applied (any timestamp flavour, integers or
+    floats to DOUBLE, epoch numbers to timestamps); any other type mismatch is a wrong_type.
+    """
+    if actual_type is None:
+        return FieldSql(f, "false", f"null::{f.type}", "null")
+    col, raw = q(f.name), q(raw_name(f.name))
+    numeric = actual_type in _NUMERIC_DUCKDB or actual_type.startswith("DECIMAL")
+    if actual_type == f.type:
+        typed = col
+    elif f.type == "TIMESTAMPTZ" and actual_type.startswith("TIMESTAMP"):
+        typed = f"cast({col} as timestamptz)"
+    elif f.type == "TIMESTAMPTZ" and numeric:
+        typed = epoch_to_ts(f"cast({col} as double)")
+    elif f.type == "DOUBLE" and numeric:
+        typed = f"cast({col} as double)"
+    elif f.type == "DOUBLE[]" and actual_type.endswith("[]"):
+        typed = f"try_cast({col} as double[])"
+    else:
+        typed = f"null::{f.type}"
+    return FieldSql(f, f"{raw} is not null", typed, f"cast({raw} as varchar)")
+
+
+def raw_name(name: str) -> str:
+    """Name under which a Parquet column's raw value travels next to its typed value."""
+    return f"_raw_{name}"
+
+
+def _shown(expr: str) -> str:
+    return f"left(coalesce({expr}, 'null'), {_SHOWN_CHARS})"
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def day_bounds(day: dt.date) -> tuple[str, str]:
+    """SQL TIMESTAMPTZ literals of the day's start and end, widened by the clock-skew tolerance."""
+    start = dt.datetime.combine(day, dt.time(), dt.timezone.utc) - dt.timedelta(seconds=CLOCK_SKEW_TOLERANCE_S)
+    end = start + dt.timedelta(days=1, seconds=2 * CLOCK_SKEW_TOLERANCE_S)
+    return f"timestamptz '{start.isoformat()}'", f"timestamptz '{end.isoformat()}'"
+
+
+def row_checks(src: Source, fields: list[FieldSql], day: dt.date) -> list[tuple[str, str, str]]:
+    """(condition, reason_code, reason expression) in order of precedence; the first true one wins.
+
+    Assumes the typed value of each field is available as its quoted name.
+    """
+    checks: list[tuple[str, str, str]] = []
+    for fs in fields:
+        if not fs.field.nullable:
+            checks.append((f"not ({fs.present})", "missing_field",
+                           lit(f"required field {fs.field.name!r} is missing or null")))
+    for fs in fields:
+        checks.append((f"({fs.present}) and {q(fs.field.name)} is null", "wrong_type",
+                       f"{lit(f'field {fs.field.name!r} is not a {fs.field.type}: ')} || {_shown(fs.shown)}"))
+    for fs in fields:
+        f = fs.field
+        if f.allowed:
+            allowed = ", ".join(lit(a) for a in f.allowed)
+            checks.append((f"{q(f.name)} not in ({allowed})", "unknown_enum",
+                           f"{lit(f'field {f.name!r} value ')} || {_shown(q(f.name))} || "
+                           f"{lit(' is not one of ' + ', '.join(f.allowed))}"))
+    kmh = KMH_FIELDS.get(src.name)
+    for fs in fields:
+        f, col = fs.field, q(fs.field.name)
+        if f.name == kmh and f.maximum is not None:
+            checks.append((f"{col} > {_fmt(f.maximum)}", "unit_error",
+                           f"{lit(f'field {f.name!r} = ')} || {col} || "
+                           f"{lit(f' exceeds {f.maximum} {f.unit}: a km/h value in a m/s field')}"))
+        if f.type == "DOUBLE":
+            checks.append((f"not isfinite({col})", "out_of_range",
+                           f"{lit(f'field {f.name!r} is not finite: ')} || {col}"))
+        if f.minimum is not None or f.maximum is not None:
+            lo = f"{col} < {_fmt(f.minimum)}" if f.minimum is not None else "false"
+            hi = f"{col} > {_fmt(f.maximum)}" if f.maximum is not None else "false"
+            checks.append((f"{lo} or {hi}", "out_of_range",
+                           f"{lit(f'field {f.name!r} = ')} || {col} || "
+                           f"{lit(f' outside [{f.minimum}, {f.maximum}] {f.unit}'.rstrip())}"))
+    start, end = day_bounds(day)
+    ts = q(src.partition_ts)
+    checks.append((f"{ts} < {start} or {ts} >= {end}", "clock_skew",
+                   f"{lit(f'{src.partition_ts} ')} || strftime({ts}, '%Y-%m-%dT%H:%M:%S.%fZ') || "
+                   f"{lit(f' is outside partition day {day.isoformat()} (tolerance {CLOCK_SKEW_TOLERANCE_S} s)')}"))
+    return checks
+
+
+def classify_sql(checks: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """``(ok, reason_code, reason)`` expressions of a list of checks.
+
+    ``ok`` is one cheap vectorised boolean (no check fires); the CASE expressions, slow with many
+    branches, are only evaluated for rows that are not ok.
+    """
+    ok = "not (" + " or ".join(f"coalesce({c}, false)" for c, _, _ in checks) + ")"
+    code = "case " + " ".join(f"when {c} then {lit(rc)}" for c, rc, _ in checks) + " end"
+    reason = "case " + " ".join(f"when {c} then {r}" for c, _, r in checks) + " end"
+    return ok, f"case when _ok then null else {code} end", f"case when _ok then null else {reason} end"
+
+
+JSON_SHAPE_CHECKS: list[tuple[str, str, str]] = [
+    ("_bad_encoding", "malformed_json", lit("line is not valid UTF-8")),
+    ("trim(_raw_text) = ''", "malformed_json", lit("empty line")),
+    ("not _valid", "malformed_json", lit("line is not valid JSON")),
+    ("left(ltrim(_raw_text), 1) <> '{'", "malformed_json",
+     f"{lit('line is a JSON ')} || json_type(_raw_text) || {lit(', not an object')}"),
+]
+
+
+def kmh_spike_sql(src: Source, relation: str) -> str | None:
+    """Rows of ``relation`` (valid, de-duplicated) whose KMH field is a km/h spike among its neighbours.
+
+    Returns ``(_source_file, _line_number, _reason)`` rows, or None when the source has no such field.
+    """
+    name = KMH_FIELDS.get(src.name)
+    if name is None:
+        return None
+    v, ts = q(name), q(src.partition_ts)
+    near = f"abs(epoch({{n}}_ts) - epoch({ts})) <= {_fmt(NEIGHBOUR_WINDOW_S)}"
+    return f"""
+with neighbours as (
+    select _source_file, _line_number, {v} as v,
+           lag({v}) over w as prev_v, lag({ts}) over w as prev_ts,
+           lead({v}) over w as next_v, lead({ts}) over w as next_ts, {ts}
+    from {relation}
+    window w as (partition by vehicle_id order by {ts}, _source_file, _line_number)
+),
+reference as (
+    select *,
+           case when prev_ts is not null and {near.format(n='prev')} then prev_v end as p,
+           case when next_ts is not null and {near.format(n='next')} then next_v end as n
+    from neighbours
+),
+scored as (
+    select *, (coalesce(p, n) + coalesce(n, p)) / 2 as ref, greatest(coalesce(p, n), coalesce(n, p)) as top
+    from reference
+)
+select _source_file, _line_number,
+       {lit(f'field {name!r} = ')} || round(v, 3) || {lit(' jumps from neighbours near ')} || round(ref, 3)
+       || {lit(f' m/s but matches them as km/h (/{KMH_FACTOR})')} as _reason
+from scored
+where ref is not null
+  and v - top > {_fmt(KMH_MIN_JUMP_MPS)}
+  and abs(v / {KMH_FACTOR} - ref) <= greatest({_fmt(KMH_AGREE_MPS)}, {_fmt(KMH_AGREE_SHARE)} * ref)
+"""

@@ -1,0 +1,95 @@
+"""ODS tables generated from the raw log contract (no handwritten DDL).
+
+``ods.ods_<source>`` holds the contract's columns plus ``dt``, ``_source_file``, ``_line_number`` and
+``_loaded_at``; ``ods.ods_quarantine`` and ``ods.ods_reconciliation`` record what was rejected and whether
+every row read is accounted for.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from fleetloop.contract import SOURCES, Source
+
+SCHEMA = "ods"
+
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("dt", "DATE"),
+    ("_source_file", "VARCHAR"),
+    ("_line_number", "BIGINT"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+)
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "VARCHAR"),
+    ("dt", "DATE"),
+    ("source_file", "VARCHAR"),
+    ("line_number", "BIGINT"),
+    ("raw_text", "VARCHAR"),
+    ("reason_code", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("scope", "VARCHAR"),
+    ("loaded_at", "TIMESTAMPTZ"),
+)
+RECONCILIATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "VARCHAR"),
+    ("dt", "DATE"),
+    ("files", "BIGINT"),
+    ("rows_read", "BIGINT"),
+    ("rows_loaded", "BIGINT"),
+    ("rows_quarantined", "BIGINT"),
+    ("rows_duplicate", "BIGINT"),
+    ("rows_unaccounted", "BIGINT"),
+    ("loaded_at", "TIMESTAMPTZ"),
+)
+QUARANTINE_TABLE = f"{SCHEMA}.ods_quarantine"
+RECONCILIATION_TABLE = f"{SCHEMA}.ods_reconciliation"
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier (contract names such as ``class`` are keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ods_columns(src: Source) -> list[tuple[str, str]]:
+    """Name and DuckDB type of every column of the source's ODS table, in order."""
+    return [(f.name, f.type) for f in src.fields] + list(LINEAGE_COLUMNS)
+
+
+def table_name(src: Source) -> str:
+    return f"{SCHEMA}.{src.ods_table}"
+
+
+def _create(table: str, columns: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+    cols = ",\n    ".join(f"{q(n)} {t}" for n, t in columns)
+    return f"create table if not exists {table} (\n    {cols}\n)"
+
+
+def ddl() -> list[str]:
+    """Every statement that creates the ODS schema, in order."""
+    stmts = [f"create schema if not exists {SCHEMA}"]
+    stmts += [_create(table_name(s), ods_columns(s)) for s in SOURCES.values()]
+    stmts.append(_create(QUARANTINE_TABLE, QUARANTINE_COLUMNS))
+    stmts.append(_create(RECONCILIATION_TABLE, RECONCILIATION_COLUMNS))
+    return stmts
+
+
+def ensure_ods_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ODS tables if missing; refuse a table whose columns drifted from the contract."""
+    for stmt in ddl():
+        con.execute(stmt)
+    expected = {table_name(s): ods_columns(s) for s in SOURCES.values()}
+    expected[QUARANTINE_TABLE] = list(QUARANTINE_COLUMNS)
+    expected[RECONCILIATION_TABLE] = list(RECONCILIATION_COLUMNS)
+    rows = con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = ? order by table_name, ordinal_position", [SCHEMA]
+    ).fetchall()
+    actual: dict[str, list[tuple[str, str]]] = {}
+    for table, column, dtype in rows:
+        actual.setdefault(f"{SCHEMA}.{table}", []).append((column, dtype))
+    for table, cols in expected.items():
+        if [c for c, _ in actual.get(table, [])] != [c for c, _ in cols]:
+            raise RuntimeError(
+                f"{table} does not match the contract (columns {[c for c, _ in actual.get(table, [])]}, "
+                f"expected {[c for c, _ in cols]}); drop it or use a fresh warehouse file"
+            )
