@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = (
     "fleetloop.sim.cli",
     "fleetloop.contract_cli",
+    "fleetloop.ingest.cli",
     "fleetloop.ops.cli",
     "fleetloop.quality.cli",
     "fleetloop.scorer.cli",
