@@ -5,8 +5,7 @@ Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']), scores the top-K
 raw_upload_requests); packages go to ``Workspace.packages``. Deterministic for a given seed.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Dagster resolves the config annotation at definition time.
 from pathlib import Path
 
 import dagster as dg
