@@ -3,7 +3,7 @@ scorer -> published as one lineage graph, with blocking quality gates, a nightly
 late-data sensor. Loaded lazily (``@dg.definitions``): importing this module does no work.
 
 dagster-dbt reads ``target/manifest.json``; prepare it first (``dbt parse``; ``fleetloop run``,
-``fleetloop demo`` and the tests do it through ``fleetloop.ops.runner.prepare_project``).
+``fleetloop demo`` and the tests do it through ``dagster_pipelines.warehouse.prepare_manifest``).
 """
 
 from __future__ import annotations

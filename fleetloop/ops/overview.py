@@ -14,6 +14,8 @@ from fleetloop.publish import connect_published
 def _cell(v: object) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, dt.datetime):
@@ -25,56 +27,88 @@ def _cell(v: object) -> str:
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None) -> str:
     """Rows as aligned text, dropping trailing columns that do not fit ``width``."""
-    width = width or shutil.get_terminal_size((120, 40)).columns
+    width = width or max(100, shutil.get_terminal_size((120, 40)).columns)
     cells = [[_cell(v) for v in r] for r in rows]
-    widths = [min(28, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+    widths = [min(30, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
     keep, used = 0, 0
     for w in widths:
         if used + w + 2 > width and keep:
             break
         used, keep = used + w + 2, keep + 1
-    fmt = lambda vals: "  ".join(v[:w].ljust(w) for v, w in zip(vals[:keep], widths[:keep])).rstrip()  # noqa: E731
+
+    def fmt(vals: Sequence[str]) -> str:
+        return "  ".join(v[:w].ljust(w) for v, w in zip(vals[:keep], widths[:keep])).rstrip()
+
     return "\n".join([fmt(list(columns)), fmt(["-" * w for w in widths]), *(fmt(r) for r in cells)])
 
 
-def _query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> tuple[list[str], list[tuple]]:
-    cur = con.execute(sql, list(params))
-    return [d[0] for d in cur.description], cur.fetchall()
+def _rate(n: object, rate: object, lo: object, hi: object) -> str:
+    if rate is None:
+        return f"- (n={n})"
+    return f"{rate:.3g} [{lo:.3g}, {hi:.3g}] n={n}"
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(con.execute(
         "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
     ).fetchone()[0])
 
 
-def overview_sections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, list[str], list[tuple]]]:
-    """(title, columns, rows) of each overview section present in the warehouse."""
-    sections = []
-    specs = [
-        ("Fleet overview (latest day)", "ads", "ads_fleet_overview_1d",
-         "select * from ads.ads_fleet_overview_1d where dt = (select max(dt) from ads.ads_fleet_overview_1d)"),
-        ("Site health (latest day)", "ads", "ads_site_health_1d",
-         "select * from ads.ads_site_health_1d where dt = (select max(dt) from ads.ads_site_health_1d)"),
-        ("Software versions", "ads", "ads_version_compare", "select * from ads.ads_version_compare"),
-        ("Case queue (top 10, latest day)", "ads", "ads_case_queue",
-         "select case_id, dt, vehicle_id, site_id, triggers, severity, priority, action, reason "
-         "from ads.ads_case_queue where dt = (select max(dt) from ads.ads_case_queue) order by queue_rank limit 10"),
+def fleet_section(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+    """The fleet's daily KPIs transposed: one row per metric, one column per day."""
+    cur = con.execute("select * from ads.ads_fleet_overview_1d order by dt")
+    cols = [d[0] for d in cur.description]
+    days = [dict(zip(cols, r)) for r in cur.fetchall()]
+    metrics = [
+        ("vehicles", lambda d: d["n_vehicles"]),
+        ("km total / auto", lambda d: f"{d['km_total']:,.1f} / {d['km_auto']:,.1f}"),
+        ("autonomy rate time / km", lambda d: f"{d['autonomy_rate_time']:.1%} / {d['autonomy_rate_km']:.1%}"),
+        ("MPS per 10k km [95% CI]", lambda d: _rate(d["n_mps"], d["mps_per_10k_km"], d["mps_ci_low"], d["mps_ci_high"])),
+        ("MPD_all per 10k km", lambda d: _rate(d["n_mpd_all"], d["mpd_all_per_10k_km"], d["mpd_all_ci_low"], d["mpd_all_ci_high"])),
+        ("MPD_resp per 10k km", lambda d: _rate(d["n_mpd_resp"], d["mpd_resp_per_10k_km"], d["mpd_resp_ci_low"], d["mpd_resp_ci_high"])),
+        ("MPI km per takeover", lambda d: _rate(d["n_takeover"], d["mpi_km"], d["mpi_ci_low"], d["mpi_ci_high"])),
+        ("hard brakes / stuck / offline", lambda d: f"{d['n_hard_brake']} / {d['n_stuck']} / {d['n_offline']}"),
+        ("cases (raw upload)", lambda d: f"{d['n_cases']} ({d['n_cases_raw_upload']})"),
     ]
-    for title, schema, table, sql in specs:
-        if _exists(con, schema, table):
-            sections.append((title, *_query(con, sql)))
-    return sections
+    return ["metric", *(str(d["dt"]) for d in days)], [(name, *(_cell(f(d)) for d in days)) for name, f in metrics]
+
+
+SECTIONS = (
+    ("Sites, latest day", "ads_site_health_1d",
+     """select site_id, city, n_vehicles as veh, round(km_total, 1) as km, round(autonomy_rate_time, 3) as auto_rate,
+               round(stuck_minutes, 1) as stuck_min, n_offline_alerts as offline, n_site_anomalies as anomalies,
+               n_mps, round(mps_per_10k_km, 1) as mps, n_takeover
+        from ads.ads_site_health_1d where dt = (select max(dt) from ads.ads_site_health_1d) order by site_id"""),
+    ("Software versions (MPS per 10k km, exact Poisson 95% CI)", "ads_version_compare",
+     """select version, is_baseline as baseline, round(exposure_km, 1) as km, event_count as n,
+               round(rate_per_10k_km, 1) as rate, round(ci_low, 1) as lo, round(ci_high, 1) as hi,
+               round(rate_ratio, 2) as ratio, round(p_value, 3) as p, is_significant as significant
+        from ads.ads_version_compare where metric = 'mps' order by version"""),
+    ("Case queue, latest day (top 10)", "ads_case_queue",
+     """select queue_rank as rank, case_id, vehicle_id, site_id, triggers, severity, round(priority, 2) as priority, action
+        from ads.ads_case_queue where dt = (select max(dt) from ads.ads_case_queue) order by queue_rank limit 10"""),
+    ("Counterfactual scorer", "solutions",
+     """select dt, count(*) as scored, count(*) filter (where status = 'improved') as improved,
+               count(*) filter (where status = 'log_best') as log_best, count(*) filter (where status = 'error') as errors,
+               round(avg(delta_pdms) filter (where status = 'improved'), 3) as mean_delta_pdms,
+               sum(package_bytes) as package_bytes
+        from scorer.solutions group by dt order by dt"""),
+)
 
 
 def overview_text(published) -> str:
+    """The overview of the published warehouse, as printed by ``fleetloop demo`` and ``fleetloop run``."""
     con = connect_published(published)
     try:
-        pub = con.execute("select run_id, published_at, days from meta.publication").fetchone()
-        lines = [f"fleetloop overview: {published}",
-                 f"published {pub[1]:%Y-%m-%d %H:%M:%S} UTC by run {pub[0][:8]}; days {', '.join(map(str, pub[2]))}"]
-        for title, cols, rows in overview_sections(con):
-            lines += ["", f"== {title} ==", text_table(cols, rows) if rows else "(no rows)"]
+        run_id, at, days = con.execute("select run_id, published_at, days from meta.publication").fetchone()
+        lines = [f"fleetloop overview  {published}",
+                 f"published {at:%Y-%m-%d %H:%M:%S %Z} by run {run_id[:8]}; days {', '.join(map(str, days))}"]
+        if _has(con, "ads", "ads_fleet_overview_1d"):
+            lines += ["", "== Fleet ==", text_table(*fleet_section(con))]
+        for title, table, sql in SECTIONS:
+            if _has(con, "scorer" if table == "solutions" else "ads", table):
+                cur = con.execute(sql)
+                lines += ["", f"== {title} ==", text_table([d[0] for d in cur.description], cur.fetchall())]
     finally:
         con.close()
     return "\n".join(lines)

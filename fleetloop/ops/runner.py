@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -31,18 +30,6 @@ def prepare_environment(workspace: Workspace | None = None) -> Workspace:
     for folder in (ws.landing, warehouse_path().parent, ws.published.parent, ws.reports, Path(os.environ["DAGSTER_HOME"])):
         folder.mkdir(parents=True, exist_ok=True)
     return ws
-
-
-def prepare_project() -> Path:
-    """Write ``target/manifest.json`` (``dbt parse``) so that dagster-dbt can load the dbt assets."""
-    manifest = PROJECT_DIR / "target" / "manifest.json"
-    proc = subprocess.run(
-        ["dbt", "parse", "--quiet", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-        cwd=PROJECT_DIR, capture_output=True, text=True,
-    )
-    if proc.returncode != 0 or not manifest.is_file():
-        raise RuntimeError(f"dbt parse failed:\n{proc.stdout}\n{proc.stderr}")
-    return manifest
 
 
 @dataclass
@@ -89,8 +76,10 @@ def run_days(
     from dagster_pipelines.jobs import DAILY_JOB
     from dagster_pipelines.publish.assets import PUBLISHED_KEY
 
+    from dagster_pipelines.warehouse import prepare_manifest
+
     days = list(days)
-    prepare_project()
+    prepare_manifest()
     defs = build_definitions()
     job = defs.resolve_job_def(DAILY_JOB)
     instance = dg.DagsterInstance.get()

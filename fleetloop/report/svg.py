@@ -162,7 +162,8 @@ class Track:
     width: float = 2.0
     dash: str = ""
     label: str = ""
-    box: tuple[float, float, float, float, float] | None = None  # x, y, heading, length, width at the end
+    box: tuple[float, float, float, float, float] | None = None  # x, y, heading, length, width
+    focus: bool = True  # whether the view is fitted around this track
 
 
 def _box_points(x: float, y: float, h: float, length: float, wid: float) -> list[tuple[float, float]]:
@@ -174,11 +175,12 @@ def _box_points(x: float, y: float, h: float, length: float, wid: float) -> list
 
 
 def bev_plot(
-    lanes: Sequence[Sequence[tuple[float, float]]], tracks: Sequence[Track], title: str,
+    lanes: Sequence[tuple[Sequence[tuple[float, float]], ...]], tracks: Sequence[Track], title: str,
     width: int = 460, height: int = 320, margin_m: float = 12.0,
 ) -> str:
-    """Bird's-eye view (x east, y north): lane lines in grey, agents and ego trajectories on top."""
-    pts = [p for t in tracks for p in t.xy]
+    """Bird's-eye view (x east, y north, equal scale) fitted around the focus tracks: lanes given as
+    (centerline, left bound, right bound) drawn as grey bands, then tracks and boxes in order."""
+    pts = [p for t in tracks if t.focus for p in t.xy]
     if not pts:
         return _empty(title, width, height, "no trajectory")
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
@@ -191,11 +193,18 @@ def bev_plot(
         return f"{width / 2 + (p[0] - cx) * scale:.1f},{top + (height - top) / 2 - (p[1] - cy) * scale:.1f}"
 
     body = [f'<rect x="0" y="{top}" width="{width}" height="{height - top}" fill="#f8fafc"/>']
-    for lane in lanes:
-        inside = [p for p in lane if x0 - 50 <= p[0] <= x1 + 50 and y0 - 50 <= p[1] <= y1 + 50]
-        if len(inside) > 1:
-            body.append(f'<polyline points="{" ".join(tx(p) for p in inside)}" fill="none" stroke="#cbd5e1" '
-                        f'stroke-width="{max(1.0, 0.15 * scale):.1f}"/>')
+    def near(p: tuple[float, float]) -> bool:
+        return x0 - 60 <= p[0] <= x1 + 60 and y0 - 60 <= p[1] <= y1 + 60
+
+    for center, left, right in lanes:
+        if not any(near(p) for p in center):
+            continue
+        area = " ".join(tx(p) for p in [*left, *reversed(right)])
+        body.append(f'<polygon points="{area}" fill="#e2e8f0" stroke="none"/>')
+        for bound in (left, right):
+            body.append(f'<polyline points="{" ".join(tx(p) for p in bound)}" fill="none" stroke="#94a3b8" stroke-width="0.8"/>')
+        body.append(f'<polyline points="{" ".join(tx(p) for p in center)}" fill="none" stroke="#ffffff" '
+                    f'stroke-width="1" stroke-dasharray="6 6"/>')
     for t in tracks:
         if len(t.xy) > 1:
             dash = f' stroke-dasharray="{t.dash}"' if t.dash else ""
@@ -207,4 +216,34 @@ def bev_plot(
     bar_m = _nice_max((x1 - x0) / 5)
     body.append(f'<line x1="10" y1="{height - 10}" x2="{10 + bar_m * scale:.1f}" y2="{height - 10}" stroke="#111827" '
                 f'stroke-width="2"/><text x="10" y="{height - 14}" fill="#111827">{_fmt(bar_m)} m</text>')
+    return _frame(width, height, body, title)
+
+
+def xy_chart(
+    series: dict[str, Sequence[tuple[float, float]]], title: str, x_label: str, y_label: str,
+    width: int = 300, height: int = 200, dashed: Sequence[str] = (),
+) -> str:
+    """Numeric-x lines (e.g. speed over time), y from zero."""
+    pts = [p for s in series.values() for p in s]
+    if not pts:
+        return _empty(title, width, height, "no data")
+    left, right, top, bottom = 40, 10, 26, 30
+    pw, ph = width - left - right, height - top - bottom
+    xmin, xmax = min(p[0] for p in pts), max(p[0] for p in pts)
+    ymax = _nice_max(max(p[1] for p in pts))
+    xspan = (xmax - xmin) or 1.0
+
+    def tx(p: tuple[float, float]) -> str:
+        return f"{left + pw * (p[0] - xmin) / xspan:.1f},{top + ph * (1 - max(p[1], 0.0) / ymax):.1f}"
+
+    body = [f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#9ca3af"/>',
+            f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" fill="#6b7280">{escape(x_label)}</text>',
+            f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" fill="#6b7280">{_fmt(ymax)}</text>',
+            f'<text x="{left - 4}" y="{top + ph}" text-anchor="end" fill="#6b7280">0</text>',
+            f'<text x="{left + 4}" y="{top + 10}" fill="#6b7280">{escape(y_label)}</text>']
+    for n, (name, s) in enumerate(series.items()):
+        color = PALETTE[n % len(PALETTE)] if name not in dashed else "#16a34a"
+        dash = ' stroke-dasharray="5 3"' if name in dashed else ""
+        body.append(f'<polyline points="{" ".join(tx(p) for p in s)}" fill="none" stroke="{color}" stroke-width="2"{dash}/>'
+                    f'<text x="{left + pw - 4}" y="{top + 12 + n * 14}" text-anchor="end" fill="{color}">{escape(name)}</text>')
     return _frame(width, height, body, title)
