@@ -1,0 +1,47 @@
+"""ODS assets: one daily-partitioned asset per raw source, generated from the contract."""
+
+# No ``from __future__ import annotations``: Dagster resolves the parameter annotations at definition time.
+
+import dagster as dg
+
+from dagster_pipelines.partitions import daily_partitions
+from dagster_pipelines.resources import WarehouseResource
+from fleetloop.contract import SOURCES, Source
+from fleetloop.ingest import load_partition
+from fleetloop.ingest.schema import table_name
+
+RECONCILIATION_FIELDS = ("files", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate",
+                         "rows_unaccounted")
+
+
+def build_ods_asset(source: Source) -> dg.AssetsDefinition:
+    """The asset ``['ods', 'ods_<source>']`` that loads one day of ``source`` into ODS."""
+
+    @dg.asset(
+        name=source.ods_table,
+        key_prefix=["ods"],
+        group_name="ods",
+        partitions_def=daily_partitions,
+        kinds={"duckdb"},
+        description=f"ODS {source.name}: {source.description} ({source.rate}); validated raw landing rows, "
+                    f"rejected rows in ods.ods_quarantine, counts in ods.ods_reconciliation.",
+        metadata={"dagster/table_name": table_name(source), "primary_key": ", ".join(source.primary_key)},
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            report = load_partition(con, warehouse.landing_path, source.name, context.partition_key)
+        context.log.info(f"{source.name} {report.day}: {report.as_dict()}")
+        if not report.balanced:
+            raise dg.Failure(f"{source.name} {report.day}: {report.rows_unaccounted} rows unaccounted for",
+                             metadata=report.as_dict())
+        metadata = {name: getattr(report, name) for name in RECONCILIATION_FIELDS}
+        return dg.MaterializeResult(metadata=metadata | {
+            "files_quarantined": report.files_quarantined,
+            "seconds": report.seconds,
+            "dagster/row_count": report.rows_loaded,
+        })
+
+    return _asset
+
+
+ods_assets: list[dg.AssetsDefinition] = [build_ods_asset(s) for s in SOURCES.values()]
