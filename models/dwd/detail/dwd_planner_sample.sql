@@ -1,5 +1,5 @@
 -- 10 Hz planner debug with the shape of the candidate distribution: normalised entropy of
--- p_i = s_i / sum(s) (1 = flat) and the top-1 minus top-2 score margin; commanded steering kept.
+-- p_i = s_i / sum(s) (1 = flat; rounded to 1e-9 so that thresholds compare exactly) and the top-1 minus top-2 score margin; commanded steering kept.
 with planner as (
     select * from {{ source('ods', 'ods_planner_debug') }}
     where {{ on_run_day('ts', 'dt') }}
@@ -25,10 +25,10 @@ select
     n_candidates,
     case
         when n_candidates >= 2 and score_sum > 0 then
-            -list_sum(list_transform(
+            round(greatest(0.0, -list_sum(list_transform(
                 candidate_scores,
                 lambda s: case when s > 0 then (s / score_sum) * ln(s / score_sum) else 0 end
-            )) / ln(n_candidates)
+            )) / ln(n_candidates)), 9)
     end as norm_entropy,
-    case when n_candidates >= 2 then sorted_scores[1] - sorted_scores[2] end as top_margin
+    case when n_candidates >= 2 then round(sorted_scores[1] - sorted_scores[2], 9) end as top_margin
 from shaped
