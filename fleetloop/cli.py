@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "fleetloop.sim.cli",
     "fleetloop.contract_cli",
     "fleetloop.ingest.cli",
+    "fleetloop.realdata.cli",
     "fleetloop.ops.cli",
     "fleetloop.quality.cli",
     "fleetloop.scorer.cli",
