@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from fleetloop.contract import Source, source as contract_source
 from fleetloop.ingest import rules
@@ -212,13 +213,22 @@ from (
 
 
 def _create_parquet_stage(con, src: Source, day: dt.date, files: list[Path], root: Path) -> None:
-    """A view over the Parquet files with the stage's columns (plus ``_row_json`` for raw text)."""
-    if not files:
-        con.execute(f"create temp view {_PARQUET_STAGE} as select *, null::varchar as _row_json "
-                    f"from {_JSON_STAGE} where false")
-        return
+    """A view over the Parquet files with the stage's columns (plus ``_row_json`` for raw text).
+
+    Files are grouped by schema so that each group is read with its own types and coerced on its own.
+    """
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(pq.read_schema(path).to_string(show_schema_metadata=False), []).append(path)
+    selects = [_parquet_select(con, src, day, group, root) for group in groups.values()]
+    if not selects:
+        selects = [f"select *, null::varchar as _row_json from {_JSON_STAGE} where false"]
+    con.execute(f"create temp view {_PARQUET_STAGE} as " + " union all by name ".join(selects))
+
+
+def _parquet_select(con, src: Source, day: dt.date, files: list[Path], root: Path) -> str:
     file_list = "[" + ", ".join(rules.lit(str(p)) for p in files) + "]"
-    scan = f"read_parquet({file_list}, filename = true, file_row_number = true, union_by_name = true)"
+    scan = f"read_parquet({file_list}, filename = true, file_row_number = true)"
     actual = {name: dtype for name, dtype, *_ in con.execute(f"describe select * from {scan}").fetchall()}
     fields = [rules.parquet_field(f, actual.get(f.name)) for f in src.fields]
     inner = [f"{fs.typed} as {q(fs.field.name)}" for fs in fields]
@@ -229,8 +239,7 @@ def _create_parquet_stage(con, src: Source, day: dt.date, files: list[Path], roo
         f"{rules.lit(f.name)}: {q(rules.raw_name(f.name)) if f.name in actual else 'null'}" for f in src.fields
     ) + "})::varchar"
     prefix = len(str(root)) + 2
-    con.execute(f"""
-create temp view {_PARQUET_STAGE} as
+    return f"""(
 select {names}, _source_file, _line_number, _ok, _reason_code, _reason,
        case when not _ok then _row_json end as _raw_text, _row_json
 from (
@@ -240,7 +249,7 @@ from (
                file_row_number + 1 as _line_number
         from {scan}
     ))
-)""")
+))"""
 
 
 def _cross_row_rules(con, src: Source) -> None:
