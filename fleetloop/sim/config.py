@@ -45,10 +45,10 @@ class SimConfig:
         return -(-self.vehicles // self.vehicles_per_shard)
 
     def as_json(self) -> dict:
+        """The settings that determine the output (not where it went or how many processes wrote it)."""
         out = asdict(self)
         out["start"] = self.start.isoformat()
-        out["landing"] = str(self.landing)
-        del out["workers"]
+        del out["landing"], out["workers"]
         return out
 
 
