@@ -16,6 +16,7 @@ from fleetloop.scorer.world import Agents, TrajBatch, World
 
 
 def _box_overlap(x1, y1, h1, l1, w1, x2, y2, h2, l2, w2) -> bool:
+    """Separating-axis test on the four edge normals, one axis at a time."""
     dx, dy = x2 - x1, y2 - y1
     for a in (h1, h1 + math.pi / 2, h2, h2 + math.pi / 2):
         c, s = math.cos(a), math.sin(a)

@@ -11,7 +11,7 @@ import numpy as np
 
 from fleetloop.scorer import scoring
 from fleetloop.scorer.select import improves
-from fleetloop.scorer.world import TrajBatch, World
+from fleetloop.scorer.world import Agents, TrajBatch, World
 
 FAMILIES = ("speed", "delay", "noise")
 
@@ -63,19 +63,31 @@ def variants(world: World, count: int = 24, seed: int = 0) -> list[tuple[str, np
     return out
 
 
-def check(world: World, solution: TrajBatch, progress_ref: float, count: int = 24, seed: int = 0) -> dict:
-    """Re-score the log and the solution on each variant: shares that stay collision-free and better."""
+def check(world: World, log_scores: dict[str, float], solution: TrajBatch, solution_scores: dict[str, float],
+          progress_ref: float, count: int = 24, seed: int = 0) -> dict:
+    """Re-score the log and the solution on each variant: shares that stay collision-free and better.
+
+    Only NC and TTC depend on the agents; the other components (and EP, against the case's progress bar
+    ``progress_ref``) carry over from the case's scoring."""
+    log = world.log
+    pair = TrajBatch(*(np.concatenate([getattr(log, k), getattr(solution, k)]) for k in ("x", "y", "h", "v", "s", "d")))
+    base = {k: np.array([log_scores[k], solution_scores[k]], dtype=float) for k in scoring.COMPONENTS + ("progress_m",)}
+    base["ep"] = scoring.finish_ep(base["progress_m"], progress_ref)
+    a = world.agents
     rows = []
     for name, st in variants(world, count, seed):
-        w = world.with_agent_states(st)
-        log = {k: float(v[0]) for k, v in scoring.score(w, w.log, progress_ref=progress_ref).items()}
-        sol = scoring.score(w, solution, progress_ref=progress_ref)
+        nc, ttc, _ = scoring.collisions_and_ttc(world, pair, Agents.from_states(st, a.length, a.width, a.static))
+        sc = scoring.finish(dict(base, nc=nc, ttc=ttc))
+        log_v = {k: float(v[0]) for k, v in sc.items()} | {k: log_scores[k] for k in ("hard_brake_tier", "weaving")}
+        sol_v = {k: v[1:] for k, v in sc.items()} | {
+            "hard_brake_tier": np.array([solution_scores["hard_brake_tier"]]),
+            "weaving": np.array([solution_scores["weaving"]]), "pruned": np.array([False])}
         rows.append({
             "variant": name,
-            "collision_free": bool(sol["nc"][0] == 1.0),
-            "better_than_log": bool(improves(sol, log)[0]),
-            "pdms_log": log["pdms"],
-            "pdms_solution": float(sol["pdms"][0]),
+            "collision_free": bool(nc[1] == 1.0),
+            "better_than_log": bool(improves(sol_v, log_v)[0]),
+            "pdms_log": log_v["pdms"],
+            "pdms_solution": float(sc["pdms"][1]),
         })
     n = len(rows)
     return {

@@ -79,24 +79,24 @@ def comfort(kin: dict[str, np.ndarray]) -> np.ndarray:
     return ok.astype(float)
 
 
-def obb_overlap(dx, dy, h1, l1, w1, h2, l2, w2) -> np.ndarray:
-    """Separating-axis test of two oriented boxes; (dx, dy) = centre 2 - centre 1. Broadcasts."""
-    separated = np.zeros(np.broadcast(dx, h1, h2).shape, dtype=bool)
-    for a in (h1, h1 + np.pi / 2, h2, h2 + np.pi / 2):
-        proj = np.abs(dx * np.cos(a) + dy * np.sin(a))
-        r1 = l1 / 2 * np.abs(np.cos(h1 - a)) + w1 / 2 * np.abs(np.sin(h1 - a))
-        r2 = l2 / 2 * np.abs(np.cos(h2 - a)) + w2 / 2 * np.abs(np.sin(h2 - a))
-        separated |= proj > r1 + r2
-    return ~separated
-
-
-def _agent_at(agents: Agents, n: np.ndarray, a: np.ndarray, t: np.ndarray):
-    na = n if agents.x.shape[0] > 1 else np.zeros_like(n)
-    return (agents.x[na, a, t], agents.y[na, a, t], agents.h[na, a, t], agents.v[na, a, t], agents.valid[na, a, t])
+def obb_overlap(dx, dy, c1, s1, l1, w1, c2, s2, l2, w2) -> np.ndarray:
+    """Separating-axis test of two oriented boxes given the cos/sin of their headings; (dx, dy) = centre 2
+    - centre 1. Broadcasts."""
+    cd = np.abs(c1 * c2 + s1 * s2)  # |cos(h1 - h2)|
+    sd = np.abs(s1 * c2 - c1 * s2)  # |sin(h1 - h2)|
+    return ~(
+        (np.abs(dx * c1 + dy * s1) > (l1 + l2 * cd + w2 * sd) / 2)
+        | (np.abs(-dx * s1 + dy * c1) > (w1 + l2 * sd + w2 * cd) / 2)
+        | (np.abs(dx * c2 + dy * s2) > (l2 + l1 * cd + w1 * sd) / 2)
+        | (np.abs(-dx * s2 + dy * c2) > (w2 + l1 * sd + w1 * cd) / 2)
+    )
 
 
 def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NC (N,), TTC (N,) and the first at-fault collision step (N,; -1 if none) against one agent set."""
+    """NC (N,), TTC (N,) and the first at-fault collision step (N,; -1 if none) against one agent set.
+
+    One dense broad phase over (N, A, T+1) centre distances (within reach of a box, or of the 1 s
+    projection), then exact box tests on the sparse pairs left."""
     n_c, t1 = traj.x.shape
     nc = np.ones(n_c)
     ttc = np.ones(n_c)
@@ -104,51 +104,54 @@ def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[n
     if len(agents) == 0:
         return nc, ttc, first
     el, ew = world.ego.length_m, world.ego.width_m
-    r_e = np.hypot(el, ew) / 2
-    r_a = np.hypot(agents.length, agents.width) / 2
-    dist = np.hypot(traj.x[:, None, :] - agents.x, traj.y[:, None, :] - agents.y)  # (N, A, T+1)
-    reach = (r_e + r_a)[None, :, None]
-    # --- collisions (t >= 1)
-    n, a, t = np.nonzero((dist < reach) & agents.valid)
-    keep = t >= 1
-    n, a, t = n[keep], a[keep], t[keep]
-    ax, ay, ah, _, _ = _agent_at(agents, n, a, t)
-    ex, ey, eh, ev = traj.x[n, t], traj.y[n, t], traj.h[n, t], traj.v[n, t]
-    hit = obb_overlap(ax - ex, ay - ey, eh, el, ew, ah, agents.length[a], agents.width[a])
-    rel_x = (ax - ex) * np.cos(eh) + (ay - ey) * np.sin(eh)
-    # blame is judged at the first contact with each agent
-    n, a, t, ev, rel_x = n[hit], a[hit], t[hit], ev[hit], rel_x[hit]
-    order = np.lexsort((t, a, n))
-    n, a, t, ev, rel_x = n[order], a[order], t[order], ev[order], rel_x[order]
-    first_contact = np.ones(len(n), dtype=bool)
-    first_contact[1:] = (n[1:] != n[:-1]) | (a[1:] != a[:-1])
-    at_fault = first_contact & (ev > STOPPED_MPS) & (rel_x >= -el / 2)
-    n, a, t = n[at_fault], a[at_fault], t[at_fault]
-    order = np.lexsort((t, n))
-    n, a, t = n[order], a[order], t[order]
-    uniq, pos = np.unique(n, return_index=True)
-    first[uniq] = t[pos]
-    static = agents.static[a]
-    nc[np.unique(n[static])] = 0.5
-    nc[np.unique(n[~static])] = 0.0
-    # --- time to collision: constant-velocity projection of the ego up to 1 s
-    speed_a = np.abs(agents.v).max(axis=-1, keepdims=True) if agents.v.size else 0.0
-    near = dist < reach + (traj.v[:, None, :] + speed_a) * TTC_OFFSETS_S[-1] + 0.5
-    near &= agents.valid & (traj.v[:, None, :] > STOPPED_MPS)
-    n, a, t = np.nonzero(near)
-    ax, ay, ah, _, _ = _agent_at(agents, n, a, t)
-    ex, ey, eh, ev = traj.x[n, t], traj.y[n, t], traj.h[n, t], traj.v[n, t]
+    per_cand = agents.x.shape[0] > 1
+
+    def pick(arr, n, a, t):
+        return arr[n if per_cand else 0, a, t]
+
+    reach = (np.hypot(el, ew) + np.hypot(agents.length, agents.width)) / 2  # (A,)
+    speed_a = np.abs(agents.v).max(axis=-1, keepdims=True)
+    span = reach[None, :, None] + (traj.v[:, None, :] + speed_a) * TTC_OFFSETS_S[-1] + 0.5
+    dx = agents.x - traj.x[:, None, :]  # (N, A, T+1)
+    dy = agents.y - traj.y[:, None, :]
+    d2 = dx * dx + dy * dy
+    n, a, t = np.nonzero((d2 < span * span) & agents.valid)
+    dx, dy, d2 = dx[n, a, t], dy[n, a, t], d2[n, a, t]
+    eh = traj.h[n, t]
+    ec, es, ev = np.cos(eh), np.sin(eh), traj.v[n, t]
+    ah = pick(agents.h, n, a, t)
     la, wa = agents.length[a], agents.width[a]
-    ahead = ((ax - ex) * np.cos(eh) + (ay - ey) * np.sin(eh)) > 0
-    touching = obb_overlap(ax - ex, ay - ey, eh, el, ew, ah, la, wa)
-    cand = ahead & ~touching
-    n, a, t, ex, ey, eh, ev, la, wa = (arr[cand] for arr in (n, a, t, ex, ey, eh, ev, la, wa))
+    touching = (d2 < reach[a] ** 2) & obb_overlap(dx, dy, ec, es, el, ew, np.cos(ah), np.sin(ah), la, wa)
+    rel_x = dx * ec + dy * es
+    # --- collisions (t >= 1); blame is judged at the first contact with each agent
+    hit = touching & (t >= 1)
+    hn, ha, ht, hv, hx = n[hit], a[hit], t[hit], ev[hit], rel_x[hit]
+    order = np.lexsort((ht, ha, hn))
+    hn, ha, ht, hv, hx = hn[order], ha[order], ht[order], hv[order], hx[order]
+    first_contact = np.ones(len(hn), dtype=bool)
+    first_contact[1:] = (hn[1:] != hn[:-1]) | (ha[1:] != ha[:-1])
+    at_fault = first_contact & (hv > STOPPED_MPS) & (hx >= -el / 2)
+    hn, ha, ht = hn[at_fault], ha[at_fault], ht[at_fault]
+    order = np.lexsort((ht, hn))
+    hn, ha, ht = hn[order], ha[order], ht[order]
+    uniq, pos = np.unique(hn, return_index=True)
+    first[uniq] = ht[pos]
+    static = agents.static[ha]
+    nc[np.unique(hn[static])] = 0.5
+    nc[np.unique(hn[~static])] = 0.0
+    # --- time to collision: a moving ego projected at constant velocity vs agents ahead it does not touch
+    keep = (rel_x > 0) & (ev > STOPPED_MPS) & ~touching
+    n, a, t, ec, es, ev, la, wa = (arr[keep] for arr in (n, a, t, ec, es, ev, la, wa))
+    ex, ey = traj.x[n, t], traj.y[n, t]
     for off in TTC_OFFSETS_S:
         t2 = t + int(round(off / world.dt))
         inside = t2 < t1  # projections past the horizon have no logged agent to meet
-        px, py, ph, _, pv = _agent_at(agents, n, a, np.minimum(t2, t1 - 1))
-        fx, fy = ex + ev * np.cos(eh) * off, ey + ev * np.sin(eh) * off
-        bad = inside & pv & obb_overlap(px - fx, py - fy, eh, el, ew, ph, la, wa)
+        t2 = np.minimum(t2, t1 - 1)
+        px = pick(agents.x, n, a, t2) - (ex + ev * ec * off)
+        py = pick(agents.y, n, a, t2) - (ey + ev * es * off)
+        ah2 = pick(agents.h, n, a, t2)
+        bad = inside & pick(agents.valid, n, a, t2) & obb_overlap(
+            px, py, ec, es, el, ew, np.cos(ah2), np.sin(ah2), la, wa)
         ttc[np.unique(n[bad])] = 0.0
     return nc, ttc, first
 

@@ -147,7 +147,8 @@ def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
     result = CaseResult(scene, world, np.concatenate(thetas), cands, np.concatenate(oks), final, log,
                         progress_ref, chosen, front, timings)
     if chosen is not None and cfg.robustness_variants:
-        result.robustness = robustness.check(world, result.solution, progress_ref, cfg.robustness_variants, cfg.seed)
+        result.robustness = robustness.check(world, log, result.solution, result.solution_scores, progress_ref,
+                                             cfg.robustness_variants, cfg.seed)
     timings["robustness"] = time.perf_counter() - clock - sum(timings.values())
     timings["total"] = time.perf_counter() - clock
     return result

@@ -105,15 +105,6 @@ class World:
     def steps(self) -> int:
         return self.scene.steps
 
-    def with_agent_states(self, states: np.ndarray) -> "World":
-        """The same scene with other agent tracks (what-if variants)."""
-        a = self.agents
-        agents = Agents.from_states(states, a.length, a.width, a.static)
-        s, d = self.ref.project(agents.x[0], agents.y[0])
-        s = np.where(agents.valid[0], s, np.nan)
-        return replace(self, agents=agents, agent_s=s, agent_d=np.where(agents.valid[0], d, np.nan))
-
-
     def without_agents(self, mask: np.ndarray) -> "World":
         """The same scene without the agents in ``mask`` (they are simulated separately)."""
         keep = ~np.asarray(mask, dtype=bool)
