@@ -1,0 +1,94 @@
+"""The one Definitions: loads (after dbt parse), one lineage graph raw -> ODS -> DWD -> DWS -> ADS -> scorer ->
+published, blocking gates on every ODS and ADS asset with a suite, the nightly schedule's run requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from fleetloop.contract import SOURCES
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    from dagster_pipelines.definitions import build_definitions
+    from dagster_pipelines.warehouse import prepare_manifest
+
+    prepare_manifest()
+    d = build_definitions()
+    dg.Definitions.validate_loadable(d)
+    return d
+
+
+def _upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen, todo = set(), [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def test_entry_point_is_lazy_and_loads():
+    import dagster_pipelines.definitions as module
+
+    assert not isinstance(module.defs, dg.Definitions), "the entry point must be lazy (@dg.definitions)"
+    assert isinstance(module.defs(), dg.Definitions)
+
+
+def test_one_lineage_graph_from_raw_to_published(defs):
+    graph = defs.resolve_asset_graph()
+    published = dg.AssetKey("published_warehouse")
+    upstream = _upstream(graph, published)
+    layers = {k.path[0] for k in upstream}
+    assert {"raw", "ods", "dwd", "dws", "ads", "scorer"} <= layers
+    for name in SOURCES:
+        assert dg.AssetKey(["raw", name]) in upstream, name
+        assert dg.AssetKey(["raw", name]) in graph.get(dg.AssetKey(["ods", f"ods_{name}"])).parent_keys
+    scorer = dg.AssetKey(["scorer", "counterfactual_solutions"])
+    assert scorer in graph.get(published).parent_keys
+    assert dg.AssetKey(["ads", "ads_case_queue"]) in _upstream(graph, scorer)
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable or key.path[0] == "raw":
+            assert node.partitions_def is not None, f"{key.to_user_string()} is not daily partitioned"
+
+
+def test_blocking_gates_on_ods_and_ads(defs):
+    from dagster_pipelines.checks.expectations import suite_tables
+
+    graph = defs.resolve_asset_graph()
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    for name in SOURCES:
+        assert (f"ods/ods_{name}", "reconciliation") in checks
+    suites = suite_tables()
+    assert any(t.startswith("ads_") for t in suites) and any(t.startswith("ods_") for t in suites)
+    for table in suites:
+        layer = table.split("_", 1)[0]
+        assert (f"{layer}/{table}", "expectations") in checks, table
+    dbt_tests = [c for c in checks if c[0].startswith(("dwd/", "dws/", "ads/")) and c[1] != "expectations"]
+    assert dbt_tests, "dbt tests should be asset checks"
+    blocking = {
+        (spec.asset_key.to_user_string(), spec.name)
+        for check_def in defs.asset_checks or []
+        for spec in check_def.check_specs
+        if spec.blocking
+    }
+    assert {(f"ods/ods_{n}", "reconciliation") for n in SOURCES} <= blocking
+    assert {(f"{t.split('_', 1)[0]}/{t}", "expectations") for t in suites} <= blocking
+
+
+def test_nightly_schedule_materialises_yesterday(defs):
+    schedule = defs.resolve_schedule_def("nightly_schedule")
+    job = defs.resolve_job_def("daily_job")
+    assert schedule.job_name == job.name
+    at = dt.datetime(2026, 11, 4, 2, 0, tzinfo=dt.timezone.utc)
+    with dg.instance_for_test() as instance:
+        result = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=at))
+    assert [r.partition_key for r in result.run_requests] == ["2026-11-03"]
+    selected = set(job.asset_layer.executable_asset_keys) if hasattr(job, "asset_layer") else set()
+    assert dg.AssetKey("published_warehouse") in selected
+    assert dg.AssetKey(["scorer", "counterfactual_solutions"]) in selected

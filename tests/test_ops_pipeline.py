@@ -1,0 +1,174 @@
+"""Two simulated days through the one Dagster job in process (ODS, gates, dbt with its tests, scorer,
+publication), then late data: the sensor asks for exactly the late day and what depends on it, a broken late
+file fails a gate, publication is blocked while analysts keep reading the previous file, and a rerun recovers.
+Finally the analysts' example queries (analyses/) return rows on the published file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from fleetloop.definitions import PROJECT_DIR
+from fleetloop.publish import connect_published, publication_info
+
+CAMPUS_SPEED_MPS = 20.0  # a campus robot (class max ~4 m/s) reporting delivery-van speeds: plausible for the
+                         # loader (< MAX_SPEED_MPS, smooth), implausible for the GE suite (speed_to_class_max)
+
+
+def _hardlink_tree(src: Path, dst: Path) -> None:
+    for path in src.rglob("*"):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+
+
+@pytest.fixture(scope="module")
+def ops_home(sim_fleet, tmp_path_factory):
+    """A private workspace over (hard links to) the session's simulated landing, with its own DAGSTER_HOME."""
+    root = tmp_path_factory.mktemp("ops_home")
+    _hardlink_tree(Path(sim_fleet.landing), root / "landing")
+    env = {"FLEETLOOP_HOME": str(root), "FLEETLOOP_WAREHOUSE": str(root / "warehouse" / "fleetloop.duckdb"),
+           "DAGSTER_HOME": str(root / "dagster_home")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    from fleetloop.ops.runner import prepare_environment
+
+    ws = prepare_environment()
+    yield ws
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def two_days(ops_home, sim_fleet):
+    from fleetloop.ops.runner import run_days
+
+    return run_days(sim_fleet.days, progress=lambda _: None)
+
+
+def test_two_days_materialise_with_every_gate_and_publish(two_days, ops_home, sim_fleet):
+    from dagster_pipelines.checks.results import run_gate_outcomes
+
+    assert [r.day for r in two_days] == list(sim_fleet.days)
+    assert all(r.success and r.published for r in two_days), [r.explain() for r in two_days]
+    instance = dg.DagsterInstance.get()
+    gates = run_gate_outcomes(instance, two_days[-1].run_id)
+    names = {(g.asset, g.check) for g in gates}
+    assert ("ods/ods_pose", "reconciliation") in names and ("ods/ods_heartbeat", "expectations") in names
+    assert ("ads/ads_case_queue", "expectations") in names
+    assert any(a.startswith("ads/") and c != "expectations" for a, c in names), "dbt tests ran as checks"
+    assert all(g.passed for g in gates), [g.describe() for g in gates if not g.passed]
+
+    info = publication_info(ops_home.published)
+    assert info["days"] == [d.isoformat() for d in sim_fleet.days] and info["run_id"] == two_days[-1].run_id
+    truth = pd.read_parquet(Path(sim_fleet.landing) / "_truth" / "distance.parquet")
+    truth_km = {str(k)[:10]: v / 1000.0 for k, v in truth.groupby("dt")["distance_m"].sum().items()}
+    con = connect_published(ops_home.published)
+    try:
+        km = dict(con.execute("select dt, km_total from ads.ads_fleet_overview_1d order by dt").fetchall())
+        scored = con.execute("select count(*) from scorer.solutions").fetchone()[0]
+    finally:
+        con.close()
+    assert sorted(km) == list(sim_fleet.days)
+    for day, value in km.items():
+        assert value == pytest.approx(truth_km[day.isoformat()], rel=0.01)
+    assert scored > 0
+
+
+def _campus_robot(landing: Path) -> dict:
+    fleet = json.loads((landing / "_truth" / "fleet.json").read_text())
+    return next(v for v in fleet["vehicles"] if v["vehicle_class"] == "campus_robot")
+
+
+def _write_broken_heartbeats(landing: Path, day: dt.date) -> Path:
+    veh = _campus_robot(landing)
+    start = dt.datetime.combine(day, dt.time(23, 0), dt.timezone.utc)
+    rows = [{"ts": (start + dt.timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ"), "vehicle_id": veh["vehicle_id"],
+             "drive_mode": "auto", "speed_mps": CAMPUS_SPEED_MPS, "road_type": "closed_campus", "task_id": "task_late",
+             "task_status": "driving", "city": veh["city"], "site_id": veh["site_id"], "route_id": veh["route_id"],
+             "lat": 39.8, "lon": 116.5} for s in range(120)]
+    path = landing / "heartbeat" / f"dt={day.isoformat()}" / "late-broken.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_home, sim_fleet):
+    from dagster_pipelines.definitions import build_definitions
+    from fleetloop.ops.runner import run_days
+    from fleetloop.ops.status import day_status
+
+    defs = build_definitions()
+    sensor = defs.resolve_sensor_def("late_data_sensor")
+    instance = dg.DagsterInstance.get()
+    first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    assert first.run_requests == [], "a fresh load is not late data"
+
+    day = sim_fleet.days[-1]
+    broken = _write_broken_heartbeats(ops_home.landing, day)
+    tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor))
+    assert [r.partition_key for r in tick.run_requests] == [day.isoformat()]
+    selection = set(tick.run_requests[0].asset_selection)
+    assert dg.AssetKey(["ods", "ods_heartbeat"]) in selection and dg.AssetKey("published_warehouse") in selection
+    assert dg.AssetKey(["ods", "ods_pose"]) not in selection, "only the late source and what depends on it"
+    again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, cursor=tick.cursor))
+    assert again.run_requests == [], "the cursor remembers what it has seen"
+
+    before = publication_info(ops_home.published)
+    reader = connect_published(ops_home.published)  # an analyst querying during the run
+    rows_before = reader.execute("select count(*) from ods.ods_heartbeat").fetchone()[0]
+    (run,) = run_days([day], selection=sorted(selection, key=str), progress=lambda _: None)
+    assert not run.success and not run.published
+    failed = {(g.asset, g.check): g for g in run.failed_gates}
+    assert ("ods/ods_heartbeat", "expectations") in failed, run.explain()
+    detail = failed[("ods/ods_heartbeat", "expectations")].describe()
+    assert "speed_to_class_max" in detail and _campus_robot(ops_home.landing)["vehicle_id"] in detail
+    assert reader.execute("select count(*) from ods.ods_heartbeat").fetchone()[0] == rows_before
+    reader.close()
+    assert publication_info(ops_home.published) == before, "the previous publication stays in place"
+    status = day_status(day, source="heartbeat")
+    assert "FAIL ods/ods_heartbeat :: expectations" in status and "speed_to_class_max" in status
+
+    broken.unlink()  # the operator removes the bad file and reruns the day
+    (fixed,) = run_days([day], selection=sorted(selection, key=str), progress=lambda _: None)
+    assert fixed.success and fixed.published, fixed.explain()
+    assert publication_info(ops_home.published)["run_id"] == fixed.run_id
+
+
+def _compiled_analyses(ops_home) -> dict[str, str]:
+    target = ops_home.root / "dbt_analyses"
+    scratch = ops_home.root / "analyses" / "fleetloop.duckdb"  # same catalog name as the published file
+    scratch.parent.mkdir(exist_ok=True)
+    env = dict(os.environ, FLEETLOOP_WAREHOUSE=str(scratch))
+    dbt = str(Path(sys.executable).parent / "dbt")
+    proc = subprocess.run([dbt, "compile", "--quiet", "--select", "resource_type:analysis", "--project-dir",
+                           str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target)],
+                          cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {p.stem: p.read_text() for p in target.rglob("analyses/*.sql")}
+
+
+def test_analysts_example_queries_return_rows_on_the_published_file(two_days, ops_home):
+    queries = _compiled_analyses(ops_home)
+    assert {p.stem for p in (PROJECT_DIR / "analyses").glob("*.sql")} == set(queries)
+    con = duckdb.connect(str(ops_home.published), read_only=True)
+    try:
+        for name, sql in queries.items():
+            rows = con.execute(sql).fetchall()
+            assert rows, f"analyses/{name}.sql returned no rows on the published file"
+    finally:
+        con.close()
