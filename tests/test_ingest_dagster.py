@@ -1,0 +1,77 @@
+"""Real Dagster materialisations of the ODS assets (dg.materialize with the warehouse resource)."""
+
+import json
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_pipelines.ods import ods_assets
+from dagster_pipelines.partitions import daily_partitions, start_date
+from dagster_pipelines.resources import WarehouseResource, resources
+from fleetloop.contract import SOURCES
+from tests.fixtures.ods import HAND_DAY, heartbeat_record, write_lines
+
+
+@pytest.fixture()
+def landing(tmp_path):
+    root = tmp_path / "landing"
+    lines = [json.dumps(heartbeat_record(s)) for s in range(30)]
+    lines[4] = lines[3]                       # duplicate
+    lines[10] = lines[10][:20]                # malformed
+    write_lines(root, "heartbeat", HAND_DAY, "part-000.jsonl", lines)
+    write_lines(root, "vehicle_call", HAND_DAY, "calls.jsonl",
+                [json.dumps({"ts": f"{HAND_DAY}T10:00:00+02:00", "vehicle_id": "veh_a", "call_type": "call_driver",
+                             "reason": "blocked"})])
+    return root
+
+
+def test_one_asset_per_source_in_the_ods_group():
+    keys = {a.key for a in ods_assets}
+    assert keys == {dg.AssetKey(["ods", s.ods_table]) for s in SOURCES.values()}
+    assert all(a.partitions_def == daily_partitions for a in ods_assets)
+    assert {g for a in ods_assets for g in a.group_names_by_key.values()} == {"ods"}
+
+
+def test_materialising_a_partition_loads_and_reports_reconciliation(landing, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    result = dg.materialize(
+        ods_assets, partition_key=HAND_DAY.isoformat(),
+        resources={"warehouse": WarehouseResource(database=str(db), landing=str(landing))},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    meta = {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()}
+    assert set(meta) == {s.ods_table for s in SOURCES.values()}
+    assert {k: meta["ods_heartbeat"][k] for k in ("files", "rows_read", "rows_loaded", "rows_quarantined",
+                                                   "rows_duplicate", "rows_unaccounted")} == \
+        {"files": 1, "rows_read": 30, "rows_loaded": 28, "rows_quarantined": 1, "rows_duplicate": 1,
+         "rows_unaccounted": 0}
+    assert meta["ods_vehicle_call"]["rows_loaded"] == 1 and meta["ods_pose"]["rows_read"] == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from ods.ods_heartbeat").fetchone()[0] == 28
+        assert con.execute("select hour(ts) from ods.ods_vehicle_call").fetchone()[0] == 8
+        recon = con.execute("select source, rows_read, rows_loaded from ods.ods_reconciliation "
+                            "where source = 'heartbeat'").fetchall()
+    assert recon == [("heartbeat", 30, 28)]
+
+
+def test_resource_defaults_come_from_the_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETLOOP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("FLEETLOOP_WAREHOUSE", raising=False)
+    res = resources()["warehouse"]
+    assert res.landing_path == tmp_path / "home" / "landing"
+    assert res.database_path == tmp_path / "home" / "warehouse" / "fleetloop.duckdb"
+    with res.connect() as con:
+        assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "UTC"
+    assert res.database_path.is_file()
+    monkeypatch.setenv("FLEETLOOP_WAREHOUSE", str(tmp_path / "other.duckdb"))
+    assert res.database_path == tmp_path / "other.duckdb"
+
+
+def test_partitions_start_from_the_environment(monkeypatch):
+    assert daily_partitions.timezone == "UTC"
+    assert daily_partitions.get_first_partition_key() == start_date()
+    monkeypatch.setenv("FLEETLOOP_START_DATE", "2025-06-01")
+    assert start_date() == "2025-06-01"
