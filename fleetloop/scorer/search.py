@@ -3,8 +3,8 @@
 A candidate is five parameters ``(d_target_m, v_target_mps, a_max_mps2, b_comf_mps2, t_lat_s)``:
 laterally a quintic in s from the ego's offset (and heading) to ``d_target`` over ``t_lat_s x max(v0, 3)``
 metres; longitudinally an IDM driver (desired speed ``v_target``, acceleration ``a_max``, comfortable
-deceleration ``b_comf``) following the nearest agent ahead inside its lateral band, with the ego's
-kinematic limits. All candidates roll out together (arrays (N,) per step). A kinematic bicycle check
+deceleration ``b_comf``) following the nearest agent ahead inside its lateral band, within the ego's
+acceleration limits and a jerk limit. All candidates roll out together (arrays (N,) per step). A kinematic bicycle check
 (steering angle = atan(wheelbase x curvature) within ``max_steer_rad``) marks infeasible ones.
 Optionally, agents that follow the ego in its lane react (IDM on the candidate ego).
 """
@@ -22,6 +22,7 @@ MIN_GAP_M = 2.0
 IDM_DELTA = 4.0
 BAND_MARGIN_M = 0.3
 MIN_LAT_DIST_M = 3.0
+MAX_JERK_MPS3 = 4.0  # below nuPlan's 4.13 m/s3 longitudinal jerk limit
 PARAMS = ("d_target_m", "v_target_mps", "a_max_mps2", "b_comf_mps2", "t_lat_s")
 T_LAT_CHOICES_S = (2.0, 4.0)
 LATERAL_NUDGES_M = (-1.0, -0.5, 0.5, 1.0)
@@ -121,6 +122,7 @@ def rollout(world: World, theta: np.ndarray) -> tuple[TrajBatch, np.ndarray]:
     acc_all = np.empty((n, steps + 1))
     s = np.full(n, s0)
     v = np.full(n, v0)
+    acc_prev = np.full(n, np.clip((world.log.v[0, 1] - v0) / dt, -ego.max_dec_mps2, ego.max_acc_mps2))
     for t in range(steps + 1):
         s_all[:, t], v_all[:, t] = s, v
         if t == steps:
@@ -137,7 +139,9 @@ def rollout(world: World, theta: np.ndarray) -> tuple[TrajBatch, np.ndarray]:
         else:
             g, vl = np.full(n, np.inf), np.zeros(n)
         acc = np.clip(idm_acc(v, v_t, a_max, b, g, vl), -ego.max_dec_mps2, ego.max_acc_mps2)
+        acc = np.clip(acc, acc_prev - MAX_JERK_MPS3 * dt, acc_prev + MAX_JERK_MPS3 * dt)
         acc = np.maximum(acc, -v / dt)
+        acc_prev = acc
         acc_all[:, t] = acc
         v_new = np.minimum(v + acc * dt, ego.max_speed_mps)
         s = s + (v + v_new) / 2 * dt

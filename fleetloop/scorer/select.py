@@ -46,7 +46,7 @@ def pareto_front(values: np.ndarray) -> np.ndarray:
 
 
 def choose(scores: dict[str, np.ndarray], log: dict[str, float], cands: TrajBatch, log_traj: TrajBatch):
-    """(chosen index or None, Pareto front indices among improving candidates)."""
+    """(chosen index or None, the Pareto front of the improving candidates in order of preference)."""
     ok = np.nonzero(improves(scores, log))[0]
     if not len(ok):
         return None, ok
@@ -54,8 +54,10 @@ def choose(scores: dict[str, np.ndarray], log: dict[str, float], cands: TrajBatc
     front = ok[pareto_front(values)]
     deviation = np.hypot(cands.x[front] - log_traj.x[0], cands.y[front] - log_traj.y[0]).mean(axis=1)
     total = sum(scores[ax][front] for ax in AXES)
-    order = np.lexsort((deviation, -total, -scores["pdms"][front]))
-    return int(front[order[0]]), front
+    fired = scores["hard_brake_tier"][front] + scores["weaving"][front]
+    # best PDMS (to 0.01), then fewest trigger tiers fired, best axes total, closest to the log
+    order = np.lexsort((deviation, -total, fired, -np.round(scores["pdms"][front], 2)))
+    return int(front[order[0]]), front[order]
 
 
 def deltas(sol: dict[str, float], log: dict[str, float]) -> dict[str, float]:
