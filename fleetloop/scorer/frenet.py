@@ -114,6 +114,8 @@ class Corridor:
     same_dir: np.ndarray  # (K,)
     speed_limit: np.ndarray  # (K,)
     lane_ids: tuple[str, ...]
+    road_lo: np.ndarray  # (S, M) the lanes' union per station as disjoint intervals (NaN padded)
+    road_hi: np.ndarray
 
     @classmethod
     def build(cls, ref: RefPath, lanes: tuple[SceneLane, ...], ds: float = STEP_M) -> "Corridor":
@@ -149,8 +151,9 @@ class Corridor:
         if not ids:
             raise ValueError("no lane runs along the reference path")
         arr = {k: np.column_stack(v) for k, v in cols.items()}
+        road_lo, road_hi = _merge_intervals(arr["lo"], arr["hi"], arr["present"])
         return cls(s0=float(s_grid[0]), ds=ds, same_dir=np.array(same_dir), speed_limit=np.array(limits),
-                   lane_ids=tuple(ids), **arr)
+                   lane_ids=tuple(ids), road_lo=road_lo, road_hi=road_hi, **arr)
 
     def station(self, s: np.ndarray) -> np.ndarray:
         return np.clip(np.rint((s - self.s0) / self.ds).astype(np.int64), 0, len(self.lo) - 1)
@@ -162,7 +165,10 @@ class Corridor:
         return self.present[i] & (dd >= self.lo[i]) & (dd <= self.hi[i])
 
     def on_road(self, s: np.ndarray, d: np.ndarray) -> np.ndarray:
-        return self.inside(s, d).any(axis=-1)
+        """Inside the union of the lanes (the drivable area)."""
+        i = self.station(s)
+        dd = d[..., None]
+        return ((dd >= self.road_lo[i]) & (dd <= self.road_hi[i])).any(axis=-1)
 
     def lane_facts(self, s: np.ndarray, d: np.ndarray) -> dict[str, np.ndarray]:
         """Per point: the lane it is in (same direction preferred) or else the nearest one: its centre
@@ -185,6 +191,27 @@ class Corridor:
         """Centre offsets of the same-direction lanes present at station s."""
         i = int(self.station(np.asarray(s)))
         return self.centre[i][self.present[i] & self.same_dir]
+
+
+def _merge_intervals(lo: np.ndarray, hi: np.ndarray, present: np.ndarray):
+    """Per station, the union of the present [lo, hi] intervals as disjoint intervals, NaN padded."""
+    merged = []
+    for row_lo, row_hi, row_p in zip(lo, hi, present):
+        spans = sorted(zip(row_lo[row_p], row_hi[row_p]))
+        out: list[list[float]] = []
+        for a, b in spans:
+            if out and a <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], b)
+            else:
+                out.append([a, b])
+        merged.append(out)
+    width = max(1, max(len(m) for m in merged))
+    road_lo = np.full((len(merged), width), np.nan)
+    road_hi = np.full((len(merged), width), np.nan)
+    for i, m in enumerate(merged):
+        for j, (a, b) in enumerate(m):
+            road_lo[i, j], road_hi[i, j] = a, b
+    return road_lo, road_hi
 
 
 def pick_reference(scene: Scene) -> tuple[SceneLane, list[SceneLane]]:

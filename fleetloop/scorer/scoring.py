@@ -149,10 +149,10 @@ def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[n
         t2 = np.minimum(t2, t1 - 1)
         px = pick(agents.x, n, a, t2) - (ex + ev * ec * off)
         py = pick(agents.y, n, a, t2) - (ey + ev * es * off)
-        ah2 = pick(agents.h, n, a, t2)
-        bad = inside & pick(agents.valid, n, a, t2) & obb_overlap(
-            px, py, ec, es, el, ew, np.cos(ah2), np.sin(ah2), la, wa)
-        ttc[np.unique(n[bad])] = 0.0
+        m = np.nonzero(inside & pick(agents.valid, n, a, t2) & (px * px + py * py < reach[a] ** 2))[0]
+        ah2 = pick(agents.h, n[m], a[m], t2[m])
+        bad = obb_overlap(px[m], py[m], ec[m], es[m], el, ew, np.cos(ah2), np.sin(ah2), la[m], wa[m])
+        ttc[np.unique(n[m][bad])] = 0.0
     return nc, ttc, first
 
 
