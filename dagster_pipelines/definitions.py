@@ -17,7 +17,9 @@ DOMAIN_PACKAGES = ("dagster_pipelines.ods", "dagster_pipelines.warehouse", "dags
 
 
 def _domain_definitions() -> dg.Definitions:
-    parts = []
+    from dagster_pipelines.resources import resources
+
+    parts = [dg.Definitions(resources=resources())]
     for name in DOMAIN_PACKAGES:
         module = importlib.import_module(name)
         own = getattr(module, "defs", None)
@@ -65,10 +67,9 @@ def build_definitions() -> dg.Definitions:
     from dagster_pipelines.automation.landing import build_late_data_sensor, raw_asset_specs
     from dagster_pipelines.automation.schedule import build_nightly_schedule
     from dagster_pipelines.checks.gates import build_gates
-    from dagster_pipelines.jobs import build_daily_job
+    from dagster_pipelines.jobs import LOGGERS, build_daily_job
     from dagster_pipelines.partitions import daily_partitions
     from dagster_pipelines.publish.assets import build_published_asset
-    from dagster_pipelines.resources import resources as domain_resources
 
     domains = _domain_definitions()
     graph = domains.resolve_asset_graph()
@@ -83,8 +84,9 @@ def build_definitions() -> dg.Definitions:
         jobs=[job],
         schedules=[build_nightly_schedule(job)],
         sensors=[build_late_data_sensor(job, ods_keys, daily_partitions)],
-        resources={**(domains.resources or {}), **domain_resources()},
+        resources=domains.resources,
         executor=dg.in_process_executor,
+        loggers=LOGGERS,
     )
 
 

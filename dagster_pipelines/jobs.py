@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 DAILY_JOB = "daily_job"
@@ -17,3 +19,17 @@ def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAss
         description="One day end to end with blocking quality gates; publishes only when every gate passes.",
         tags={"fleetloop/job": "daily"},
     )
+
+
+STEP_LOGGER = "fleetloop.steps"
+
+
+@dg.logger(description="Hands Dagster's events to the Python logger 'fleetloop.steps' (the CLI prints progress).")
+def step_events(_init_context) -> logging.Logger:
+    log = logging.getLogger(STEP_LOGGER)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    return log
+
+
+LOGGERS = {"console": dg.colored_console_logger, "step_events": step_events}

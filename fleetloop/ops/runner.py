@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ from fleetloop.ops.warehouse import warehouse_path
 from fleetloop.paths import Workspace, parse_partition
 
 DAGSTER_HOME_DEFAULT = PROJECT_DIR / ".dagster_home"
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "step_events": {}}}
 
 
 def prepare_environment(workspace: Workspace | None = None) -> Workspace:
@@ -54,6 +55,32 @@ class DayRun:
         return "\n".join(lines)
 
 
+class StepProgress(logging.Handler):
+    """Prints each finished step of a run (with its duration and how many assets it materialised)."""
+
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.progress = progress
+        self.assets: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        if event is None or event.step_key is None:
+            return
+        kind, step = event.event_type_value, event.step_key.replace("__", "/")
+        if kind == "ASSET_MATERIALIZATION":
+            self.assets[step] = self.assets.get(step, 0) + 1
+        elif kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            data = event.event_specific_data
+            self.progress(f"      gate FAILED: {data.asset_key.to_user_string()} :: {data.check_name}")
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            seconds = getattr(event.event_specific_data, "duration_ms", None)
+            took = f" {seconds / 1000:.1f} s" if seconds else ""
+            n = self.assets.get(step, 0)
+            what = {"STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED", "STEP_SKIPPED": "skipped"}[kind]
+            self.progress(f"      {step}: {what}{took}" + (f" ({n} assets)" if n > 1 else ""))
+
+
 def days_between(start: str | dt.date, end: str | dt.date) -> list[dt.date]:
     a, b = parse_partition(start), parse_partition(end)
     if b < a:
@@ -68,40 +95,45 @@ def run_days(
     tags: dict[str, str] | None = None,
     progress: Callable[[str], None] = print,
 ) -> list[DayRun]:
-    """Run the daily job for each day in order (one DuckDB writer), each with its gates and publication."""
+    """Run the daily job for each day in order (one DuckDB writer), each with its gates and publication;
+    ``selection`` restricts the runs to some assets (e.g. a late source and what depends on it)."""
     import dagster as dg
 
-    from dagster_pipelines.checks.results import blocking_failures
     from dagster_pipelines.definitions import build_definitions
-    from dagster_pipelines.jobs import DAILY_JOB
-    from dagster_pipelines.publish.assets import PUBLISHED_KEY
-
+    from dagster_pipelines.jobs import DAILY_JOB, STEP_LOGGER
     from dagster_pipelines.warehouse import prepare_manifest
 
     days = list(days)
     prepare_manifest()
-    defs = build_definitions()
-    job = defs.resolve_job_def(DAILY_JOB)
+    job = build_definitions().resolve_job_def(DAILY_JOB)
     instance = dg.DagsterInstance.get()
-    out = []
-    for i, day in enumerate(days, 1):
-        progress(f"[{i}/{len(days)}] {day}: raw -> ODS -> dbt -> gates -> scorer -> publish ...")
-        started = time.perf_counter()
-        result = job.execute_in_process(
-            run_config=QUIET_LOGS, instance=instance, partition_key=day.isoformat(),
-            raise_on_error=False, asset_selection=selection, tags={"fleetloop/trigger": "cli", **(tags or {})},
-        )
-        published = PUBLISHED_KEY in {
-            e.event_specific_data.materialization.asset_key for e in result.get_asset_materialization_events()
-        }
-        run = DayRun(
-            day=day, run_id=result.run_id, success=result.success, seconds=time.perf_counter() - started,
-            published=published, failed_gates=blocking_failures(instance, result.run_id),
-            failed_steps=[e.step_key for e in result.get_step_failure_events()],
-        )
-        progress(f"      {run.summary()}")
-        if not run.success:
-            progress(run.explain())
-        out.append(run)
-    return out
+    handler = StepProgress(progress)
+    logging.getLogger(STEP_LOGGER).addHandler(handler)
+    try:
+        out = []
+        for i, day in enumerate(days, 1):
+            progress(f"[{i}/{len(days)}] {day}: raw -> ODS -> gates -> dbt -> gates -> scorer -> publish")
+            out.append(_run_day(job, instance, day, selection, tags))
+            progress(f"      {out[-1].summary()}")
+            if not out[-1].success:
+                progress(out[-1].explain())
+        return out
+    finally:
+        logging.getLogger(STEP_LOGGER).removeHandler(handler)
 
+
+def _run_day(job, instance, day: dt.date, selection: list | None, tags: dict[str, str] | None) -> DayRun:
+    from dagster_pipelines.checks.results import blocking_failures
+    from dagster_pipelines.publish.assets import PUBLISHED_KEY
+
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        run_config=RUN_CONFIG, instance=instance, partition_key=day.isoformat(), raise_on_error=False,
+        asset_selection=selection, tags={"fleetloop/trigger": "cli", **(tags or {})},
+    )
+    materialized = {e.event_specific_data.materialization.asset_key for e in result.get_asset_materialization_events()}
+    return DayRun(
+        day=day, run_id=result.run_id, success=result.success, seconds=time.perf_counter() - started,
+        published=PUBLISHED_KEY in materialized, failed_gates=blocking_failures(instance, result.run_id),
+        failed_steps=[e.step_key for e in result.get_step_failure_events()],
+    )
