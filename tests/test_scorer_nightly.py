@@ -124,16 +124,30 @@ def test_nightly_tables_packages_and_determinism(warehouse, tmp_path):
     assert strip == [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")} for r in again["solutions"]]
 
 
+def test_replay_cli_on_a_warehouse_case(warehouse, capsys):
+    from fleetloop.cli import main
+
+    assert main(["replay", "--case", "case_v1", "--warehouse", str(warehouse)]) == 0
+    out = capsys.readouterr().out
+    assert "PDMS" in out and "comfort (C)" in out and "package (ScenarioSolutionPair)" in out
+    assert "no improvement claimed" not in out
+    assert main(["replay", "--case", "case_v2", "--warehouse", str(warehouse)]) == 0
+    assert "no candidate beats the log: no improvement claimed" in capsys.readouterr().out
+    assert main(["replay", "--case", "case_missing", "--warehouse", str(warehouse)]) == 2
+
+
 def test_dagster_asset_materialises(warehouse, tmp_path):
-    dg = pytest.importorskip("dagster")
-    pytest.importorskip("dagster_pipelines.partitions")
+    import dagster as dg
+
+    from dagster_pipelines.resources import WarehouseResource
     from dagster_pipelines.scorer import counterfactual_solutions, scorer_assets
 
     assert counterfactual_solutions in scorer_assets
     res = dg.materialize(
         [counterfactual_solutions], partition_key=DAY.isoformat(),
+        resources={"warehouse": WarehouseResource(database=str(warehouse))},
         run_config={"ops": {"scorer__counterfactual_solutions": {"config": {
-            "top_k": 5, "seed": 1, "warehouse": str(warehouse), "packages_dir": str(tmp_path / "pk")}}}},
+            "top_k": 5, "seed": 1, "packages_dir": str(tmp_path / "pk")}}}},
     )
     assert res.success
     md = res.asset_materializations_for_node("scorer__counterfactual_solutions")[0].metadata

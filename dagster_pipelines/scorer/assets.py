@@ -1,7 +1,7 @@
 """``counterfactual_solutions``: the nightly counterfactual scorer over the day's case queue.
 
-Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']), scores the top-K cases with
-``fleetloop.scorer.nightly`` and replaces the day in schema ``scorer`` (solutions, upload_plan,
+Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']) through the ``warehouse`` resource,
+scores the top-K cases with ``fleetloop.scorer.nightly`` and replaces the day in schema ``scorer`` (solutions, upload_plan,
 raw_upload_requests); packages go to ``Workspace.packages``. Deterministic for a given seed.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_pipelines.partitions import daily_partitions
-from fleetloop.ops.warehouse import warehouse_path, working_connection
+from dagster_pipelines.resources import WarehouseResource
 from fleetloop.paths import Workspace
 from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
 
@@ -24,7 +24,6 @@ class ScorerConfig(dg.Config):
     budget_bytes: int = 50_000_000
     robustness_variants: int = 24
     reactive: bool = False
-    warehouse: str = ""  # DuckDB file; default FLEETLOOP_WAREHOUSE or the workspace's
     packages_dir: str = ""  # default Workspace.packages
 
 
@@ -35,13 +34,13 @@ class ScorerConfig(dg.Config):
     partitions_def=daily_partitions,
     description=__doc__,
 )
-def counterfactual_solutions(context: dg.AssetExecutionContext, config: ScorerConfig) -> dg.MaterializeResult:
+def counterfactual_solutions(context: dg.AssetExecutionContext, config: ScorerConfig,
+                             warehouse: WarehouseResource) -> dg.MaterializeResult:
     day = context.partition_key
     packages = Path(config.packages_dir) if config.packages_dir else Workspace.from_env().packages
     cfg = NightlyConfig(top_k=config.top_k, seed=config.seed, budget_bytes=config.budget_bytes,
                         robustness_variants=config.robustness_variants, reactive=config.reactive)
-    path = Path(config.warehouse) if config.warehouse else warehouse_path()
-    with working_connection(path) as con:
+    with warehouse.connect() as con:
         tables = run_nightly(con, day, packages, cfg)
         counts = write_tables(con, day, tables)
     sols = tables["solutions"]

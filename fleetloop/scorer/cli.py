@@ -50,11 +50,14 @@ def run(args: argparse.Namespace) -> int:
             scene = load_case(con, args.case)
     result = solve(scene, SearchConfig(seed=args.seed, reactive=args.reactive))
     print(render(result))
+    blob = package.encode(package.build(result))
+    raw = scene.metadata.get("raw_bytes")
+    ratio = f", {raw / len(blob):.1f}:1 against {raw} bytes of raw log" if raw else ""
+    print(f"package (ScenarioSolutionPair): {len(blob)} bytes{ratio}")
     if args.package_out is not None:
-        blob = package.encode(package.build(result))
         args.package_out.parent.mkdir(parents=True, exist_ok=True)
         args.package_out.write_bytes(blob)
-        print(f"package: {args.package_out} ({len(blob)} bytes)")
+        print(f"written to {args.package_out}")
     return 0
 
 
