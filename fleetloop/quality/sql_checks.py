@@ -63,7 +63,7 @@ def unexpected_predicate(kind: str, kwargs: dict) -> str:
 
 def count_unexpected(con, base_sql: str, checks: list[tuple[str, dict]]) -> tuple[int, list[int]]:
     """Rows of ``base_sql`` and, per (type, kwargs), how many rows it rejects: one scan for the row-level
-    predicates, one window query per uniqueness check."""
+    predicates, one grouping per uniqueness check."""
     row_level = [(i, PREDICATES[k](kw)) for i, (k, kw) in enumerate(checks) if k in PREDICATES]
     counts = [0] * len(checks)
     select = ", ".join(["count(*)"] + [f"count(*) filter (where {p})" for _, p in row_level])
@@ -72,8 +72,10 @@ def count_unexpected(con, base_sql: str, checks: list[tuple[str, dict]]) -> tupl
         counts[i] = int(n)
     for i, (k, kw) in enumerate(checks):
         if k in UNIQUENESS:
-            (counts[i],), = con.execute(f"with base as ({base_sql}) select count(*) from "
-                                        f"(select {unexpected_predicate(k, kw)} as dup from base) where dup").fetchall()
+            cols = ", ".join(_q(c) for c in UNIQUENESS[k](kw))
+            (n,), = con.execute(f"with base as ({base_sql}) select sum(n) from "
+                                f"(select count(*) as n from base group by {cols} having count(*) > 1)").fetchall()
+            counts[i] = int(n or 0)
     return int(total), counts
 
 

@@ -62,7 +62,7 @@ def _source_specific(source: Source) -> tuple[list[dict], dict, list[str]]:
                 expectation("column_values_to_be_between", column="candidate_score_max", max_value=1.0)]
     if "ts_start" in cols and "ts_end" in cols:
         out.append(expectation("column_pair_values_a_to_be_greater_than_b", column_A="ts_end", column_B="ts_start",
-                               or_equal=True))
+                               or_equal=True, ignore_row_if="either_value_is_missing"))
     return out, derived, joins
 
 
