@@ -172,3 +172,28 @@ def test_analysts_example_queries_return_rows_on_the_published_file(two_days, op
             assert rows, f"analyses/{name}.sql returned no rows on the published file"
     finally:
         con.close()
+
+
+def test_overview_and_report_from_the_published_file(two_days, ops_home, sim_fleet):
+    import re
+
+    from fleetloop.ops.overview import overview_text
+    from fleetloop.report.html import write_report
+
+    text = overview_text(ops_home.published)
+    for day in sim_fleet.days:
+        assert day.isoformat() in text
+    assert "MPS per 10k km [95% CI]" in text and "== Case queue" in text
+
+    html = write_report(ops_home.published, ops_home.reports / "report.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "the report must not load external assets"
+    assert "<script" not in html and "<link" not in html
+    assert html.count("<svg") >= 8
+    assert "MPS: stupid events per 10k km" in html and "by road type" in html and "by version" in html
+    con = connect_published(ops_home.published)
+    try:
+        improved = con.execute("select count(*) from scorer.solutions where status = 'improved'").fetchone()[0]
+    finally:
+        con.close()
+    if improved:
+        assert "counterfactual ego" in html and "logged ego" in html
