@@ -53,7 +53,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fleetloop.ops.demo import DemoConfig, run_demo
 
-    return run_demo(DemoConfig(vehicles=args.vehicles, days=args.days, seed=args.seed, start=args.start))
+    cfg = DemoConfig(vehicles=args.vehicles, days=args.days, seed=args.seed, hours_per_day=args.hours_per_day,
+                     start=args.start)
+    return run_demo(cfg)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vehicles", type=int, default=12)
     p.add_argument("--days", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--hours-per-day", type=float, default=6.0, help="operating hours simulated per day")
     p.add_argument("--start", type=_day, default=None, help="first day (default: DAYS days before today, UTC)")
     p.set_defaults(func=cmd_demo)
 

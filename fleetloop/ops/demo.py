@@ -18,6 +18,7 @@ class DemoConfig:
     vehicles: int = 12
     days: int = 2
     seed: int = 7
+    hours_per_day: float = 6.0
     start: dt.date | None = None  # default: the last ``days`` complete UTC days
 
     def day_list(self) -> list[dt.date]:
@@ -42,10 +43,10 @@ def run_demo(cfg: DemoConfig) -> int:
     clock = Clock()
     ws = prepare_environment()
     days = cfg.day_list()
-    clock(f"simulating {cfg.vehicles} vehicles x {cfg.days} days ({days[0]} .. {days[-1]}, seed {cfg.seed}) "
-          f"into {ws.landing}")
+    clock(f"simulating {cfg.vehicles} vehicles x {cfg.days} days x {cfg.hours_per_day:g} h ({days[0]} .. {days[-1]}, "
+          f"seed {cfg.seed}) into {ws.landing}")
     sim = simulate(SimConfig(vehicles=cfg.vehicles, days=cfg.days, start=days[0], seed=cfg.seed,
-                             landing=ws.landing, workers=2))
+                             hours_per_day=cfg.hours_per_day, landing=ws.landing, workers=2))
     clock(f"simulated {sum(sim.rows.values()):,} raw rows: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(sim.rows.items(), key=lambda kv: -kv[1])[:4]))
     runs = run_days(days, tags={"fleetloop/trigger": "demo"}, progress=clock)
