@@ -169,3 +169,31 @@ def test_perception_suspect_by_error_code(ods, events):
     v1_morning = cases[(cases["vehicle_id"] == "V1") & (cases["triggers"].apply(lambda t: "error_burst" in t))]
     assert flags[v1_morning["case_id"].iloc[0]]
     assert not flags[cases[cases["vehicle_id"] == "V2"]["case_id"].iloc[0]]
+
+
+def objects(vehicle_id, start, n, x_m, confidence, object_id):
+    t = start + pd.to_timedelta(np.arange(n) * 100, unit="ms")
+    return pd.DataFrame({"ts": t, "vehicle_id": vehicle_id, "object_id": object_id, "class": "unknown",
+                         "x_m": x_m, "y_m": 1.0, "heading_rad": 0.0, "vx_mps": 0.0, "vy_mps": 0.0,
+                         "length_m": 1.0, "width_m": 1.0, "confidence": confidence})
+
+
+@pytest.mark.parametrize(("ahead_m", "life_samples", "confidence", "suspect"), [
+    (20.0, 50, 0.9, False),  # a real, long-lived obstacle
+    (20.0, 5, 0.9, True),  # lives 0.4 s: phantom
+    (20.0, 50, 0.4, True),  # low confidence: phantom
+    (-20.0, 5, 0.4, False),  # behind the ego
+    (40.0, 5, 0.4, False),  # beyond 30 m
+])
+def test_perception_suspect_by_phantom_object(ahead_m, life_samples, confidence, suspect):
+    con = duckdb.connect()
+    create_ods(con)
+    start = MIDNIGHT + pd.Timedelta(hours=9)
+    insert(con, "vehicle_registry", pd.DataFrame({"ts": [MIDNIGHT], "vehicle_id": ["V3"],
+                                                  "vehicle_class": ["urban_delivery"], "city": "c", "site_id": "S"}))
+    insert(con, "pose", pose_rows("V3", start, [0.0] * 10 + [-4.5] * 3 + [0.0] * 87))  # x = sample index, heading 0
+    insert(con, "perception_objects", objects("V3", start + pd.Timedelta(seconds=1), life_samples,
+                                              10.0 + np.arange(life_samples) * 1.0 + ahead_m, confidence, "o1"))
+    cases = build_cases(detect_events(con, DAY))
+    assert cases["triggers"].tolist() == [["hard_brake"]]
+    assert perception_suspect(con, cases).tolist() == [suspect]
