@@ -291,7 +291,7 @@ class _Day:
             if slot:
                 self.tl.occupy(slot[0], slot[0] + 1)
                 n = len(self.incidents)
-                category = OTHER_INCIDENTS[(self.vehicle.index * 3 + self.day_index * 5 + n) % len(OTHER_INCIDENTS)]
+                category = OTHER_INCIDENTS[(self.vehicle.index + 3 * self.day_index + n) % len(OTHER_INCIDENTS)]
                 self.incident(slot[0], category)
 
     def code_ok(self, a: int, b: int, module: str) -> bool:
