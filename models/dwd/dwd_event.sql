@@ -1,5 +1,6 @@
 -- The common event table: every trigger firing in one shape, with the vehicle's dimensions as of the event
--- start (class, city, route, road type, software version from the latest heartbeat at or before it).
+-- start (class, city, route, road type, software version from the latest heartbeat at or before it; the
+-- city of site-wide events from seed sites).
 {%- set trigger_models = ['dwd_trg_hard_brake', 'dwd_trg_weaving', 'dwd_trg_stuck', 'dwd_trg_offline',
                           'dwd_trg_site_anomaly', 'dwd_trg_error_burst', 'dwd_trg_takeover',
                           'dwd_trg_vehicle_call', 'dwd_trg_asr_keyword', 'dwd_trg_uncertainty',
@@ -13,6 +14,10 @@ with events as (
     union all
     {%- endif %}
     {%- endfor %}
+),
+
+sites as (
+    select site_id, city from {{ ref('sites') }}
 ),
 
 heartbeat as (
@@ -34,10 +39,11 @@ select
     e.attributes ->> 'tier' as tier,
     {{ seconds_between('e.ts_start', 'e.ts_end') }} as duration_s,
     h.vehicle_class,
-    h.city,
+    coalesce(h.city, s.city) as city,
     h.route_id,
     h.road_type,
     h.version
 from events as e
 asof left join heartbeat as h
     on h.vehicle_id = e.vehicle_id and e.ts_start >= h.ts
+left join sites as s on s.site_id = e.site_id
