@@ -38,7 +38,18 @@ class Label:
         return HANDLING[self.fault_class][1] if self.fault_class in HANDLING else self.fault_class
 
 
-Entry = tuple[str, Label | None]
+@dataclass
+class Lines:
+    """JSON lines and the fault labels of some of them (0-based line index -> label)."""
+
+    lines: list[str]
+    labels: dict[int, Label]
+
+    def split(self, n: int) -> tuple["Lines", "Lines"]:
+        """The first n lines and the rest, labels following their lines."""
+        head = {i: lab for i, lab in self.labels.items() if i < n}
+        tail = {i - n: lab for i, lab in self.labels.items() if i >= n}
+        return Lines(self.lines[:n], head), Lines(self.lines[n:], tail)
 
 
 def applicable(source: Source, in_place: bool) -> list[str]:
@@ -66,33 +77,38 @@ def choose_rows(n: int, rate: float, rng: np.random.Generator, protected: np.nda
 
 
 def inject(lines: list[str], source: Source, rate: float, rng: np.random.Generator, in_place: bool,
-           protected: np.ndarray | None = None) -> list[Entry]:
-    """Lines with row faults, each faulty line labelled; intact lines carry no label."""
+           protected: np.ndarray | None = None) -> Lines:
+    """Lines with row faults and the labels of the faulty lines (0-based index -> label)."""
     rows = choose_rows(len(lines), rate, rng, protected)
+    if rows.size == 0:
+        return Lines(lines, {})
     kinds = applicable(source, in_place)
-    plan = {}
+    out: list[str] = []
+    labels: dict[int, Label] = {}
+    cursor = 0
     for r in rows.tolist():
         kind = kinds[int(rng.integers(len(kinds)))]
         if kind == "unit_error" and not _unit_error_ok(lines[r]):
             kind = "wrong_type"
-        plan[r] = kind
-    out: list[Entry] = []
-    held: list[tuple[int, Entry]] = []
-    for i, line in enumerate(lines):
-        kind = plan.get(i)
-        if kind is None:
-            out.append((line, None))
-        elif kind == "duplicate":
-            out += [(line, None), (line, Label("duplicate"))]
-        elif kind == "out_of_order":
-            held.append((i + OUT_OF_ORDER_SHIFT, (line, Label("out_of_order"))))
+        out.extend(lines[cursor:r])
+        cursor = r + 1
+        line = lines[r]
+        if kind == "duplicate":
+            out.append(line)
+            labels[len(out)] = Label("duplicate")
+            out.append(line)
+        elif kind == "out_of_order":  # released after the next OUT_OF_ORDER_SHIFT rows
+            out.extend(lines[cursor:cursor + OUT_OF_ORDER_SHIFT])
+            cursor += OUT_OF_ORDER_SHIFT
+            labels[len(out)] = Label("out_of_order")
+            out.append(line)
         else:
-            bad = (_corrupt(line, kind, source, rng), Label(kind))
-            out += [bad] if in_place else [(line, None), bad]
-        while held and held[0][0] <= i:
-            out.append(held.pop(0)[1])
-    out += [e for _, e in held]
-    return out
+            if not in_place:
+                out.append(line)
+            labels[len(out)] = Label(kind)
+            out.append(_corrupt(line, kind, source, rng))
+    out.extend(lines[cursor:])
+    return Lines(out, labels)
 
 
 def _unit_error_ok(line: str) -> bool:

@@ -94,11 +94,11 @@ def run_shard(plan: FleetPlan, day_index: int, shard: int) -> ShardResult:
             hb_entries = faults.inject(_heartbeat_lines(out), SOURCES["heartbeat"], config.fault_rate, vrng,
                                        in_place=True, protected=out.heartbeat_protected)
             if n == 0 and late:
+                late_part, hb_entries = hb_entries.split(LATE_ROWS)
                 writer.write_file("heartbeat", f"late-{shard:03d}-{day + dt.timedelta(days=1):%Y%m%d}.jsonl",
-                                  hb_entries[:LATE_ROWS], faults.Label("late_file"))
-                hb_entries = hb_entries[LATE_ROWS:]
+                                  late_part, faults.Label("late_file"))
             if n == 0 and resend:
-                clean = [text for text, label in hb_entries[:RESEND_ROWS] if label is None]
+                clean = [text for i, text in enumerate(hb_entries.lines[:RESEND_ROWS]) if i not in hb_entries.labels]
                 data = gzip_bytes(("\n".join(clean) + "\n").encode("utf-8"))
                 writer.write_raw("heartbeat", f"resend-{shard:03d}.jsonl.gz", data[: int(len(data) * 0.6)],
                                  faults.Label("truncated_gzip"))
@@ -141,11 +141,11 @@ def _write_fleet_sources(plan: FleetPlan) -> dict[str, int]:
         stamp = iso(int(midnight.timestamp() * 1000))
         registry = [json.dumps({"ts": stamp, "vehicle_id": v.vehicle_id, "vehicle_class": v.vehicle_class,
                                 "city": v.city, "site_id": v.site_id}) for v in plan.vehicles]
-        writer.write_json("vehicle_registry", [(line, None) for line in registry])
+        writer.write_json("vehicle_registry", faults.Lines(registry, {}))
         deploy = [json.dumps({"ts": iso(int(r["ts"].timestamp() * 1000)), "vehicle_id": r["vehicle_id"],
                               "version": r["version"], "deployed_at": iso(int(r["deployed_at"].timestamp() * 1000))})
                   for r in deployments if r["ts"].date() == day]
-        writer.write_json("software_deployment", [(line, None) for line in deploy])
+        writer.write_json("software_deployment", faults.Lines(deploy, {}))
         writer.close()
         for k, v in writer.rows.items():
             rows[k] = rows.get(k, 0) + v

@@ -465,7 +465,12 @@ class _Day:
         ts_ms = self.day_ms + self.k * 100
 
         def strings(codes, values):
-            return pa.array(values, pa.string()).take(pa.array(codes))
+            """Dictionary-encoded strings; code 0 is null when values[0] is None."""
+            codes = np.asarray(codes, dtype=np.int32)
+            if values[0] is None:
+                indices = pa.array(codes - 1, pa.int32(), mask=codes == 0)
+                return pa.DictionaryArray.from_arrays(indices, pa.array(values[1:], pa.string()))
+            return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(values, pa.string()))
 
         pose = pa.table({
             "ts": pa.array(ts_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
@@ -529,7 +534,7 @@ class _Day:
         offsets = pa.array(np.arange(0, 5 * n + 1, 5, dtype=np.int32))
         return pa.table({
             "ts": pa.array(ts_ms, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-            "vehicle_id": pa.array([vid], pa.string()).take(pa.array(np.zeros(n, np.int8))),
+            "vehicle_id": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([vid])),
             "candidate_scores": pa.ListArray.from_arrays(offsets, pa.array(np.round(scores, 4).ravel())),
             "commanded_steering_deg": cmd,
         })

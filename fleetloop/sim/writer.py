@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fleetloop.paths import partition_dir
-from fleetloop.sim.faults import Entry, Label
+from fleetloop.sim.faults import Label, Lines
 
 GZIP_SOURCES = ("heartbeat", "error_code")
 
@@ -52,9 +52,9 @@ class ShardDayWriter:
                             "fault_class": label.fault_class, "expected_handling": label.handling,
                             "expected_reason_code": label.reason_code})
 
-    def write_json(self, source: str, entries: list[Entry]) -> None:
+    def write_json(self, source: str, lines: Lines) -> None:
         """Append lines to the shard's file of a JSON-lines source, recording fault labels."""
-        if not entries:
+        if not lines.lines:
             return
         if source not in self._json:
             gz = source in GZIP_SOURCES
@@ -63,21 +63,20 @@ class ShardDayWriter:
             stream = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=1) if gz else raw
             self._json[source] = (path, raw, stream, [0])
         path, _, stream, count = self._json[source]
-        self.write_lines(source, path, stream, entries, count)
+        self.write_lines(source, path, stream, lines, count)
 
-    def write_lines(self, source: str, path: Path, stream, entries: list[Entry], count: list[int]) -> None:
-        for i, (_, label) in enumerate(entries):
-            if label is not None:
-                self.label(source, path, count[0] + i + 1, label)
-        stream.write(("\n".join(text for text, _ in entries) + "\n").encode("utf-8"))
-        count[0] += len(entries)
-        self.rows[source] = self.rows.get(source, 0) + len(entries)
+    def write_lines(self, source: str, path: Path, stream, lines: Lines, count: list[int]) -> None:
+        for i, label in sorted(lines.labels.items()):
+            self.label(source, path, count[0] + i + 1, label)
+        stream.write(("\n".join(lines.lines) + "\n").encode("utf-8"))
+        count[0] += len(lines.lines)
+        self.rows[source] = self.rows.get(source, 0) + len(lines.lines)
 
-    def write_file(self, source: str, name: str, entries: list[Entry], file_label: Label | None) -> Path:
+    def write_file(self, source: str, name: str, lines: Lines, file_label: Label | None) -> Path:
         """A whole extra JSON-lines file (late or resent batch); labels its lines and the file itself."""
         path = self.path(source, name)
         with path.open("wb") as f:
-            self.write_lines(source, path, f, entries, [0])
+            self.write_lines(source, path, f, lines, [0])
         if file_label is not None:
             self.label(source, path, 0, file_label)
         return path
@@ -93,7 +92,11 @@ class ShardDayWriter:
             return
         if source not in self._parquet:
             path = self.path(source, f"part-{self.shard:03d}.parquet")
-            self._parquet[source] = (path, pq.ParquetWriter(path, table.schema, compression="snappy"), [0])
+            strings = [f.name for f in table.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+            # no stored Arrow schema: the dictionary-encoded strings read back as plain strings
+            writer = pq.ParquetWriter(path, table.schema, compression="snappy", use_dictionary=strings,
+                                      store_schema=False)
+            self._parquet[source] = (path, writer, [0])
         path, writer, count = self._parquet[source]
         for pos, kind in sorted((labels or {}).items()):
             self.label(source, path, count[0] + pos + 1, Label(kind))
