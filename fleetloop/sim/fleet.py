@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fleetloop.definitions import read_seed, vehicle_classes
+from fleetloop.definitions import read_seed, trigger_params, vehicle_classes
 from fleetloop.sim.config import SimConfig
 from fleetloop.sim.world import Route, build_world
 
@@ -69,11 +69,24 @@ class Vehicle:
 
 
 @dataclass(frozen=True)
+class Jam:
+    """A site-wide jam: these vehicles of the site crawl through one aligned window."""
+
+    window_start_s: int
+    vehicle_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FleetPlan:
     config: SimConfig
     vehicles: tuple[Vehicle, ...]
     rollout_day: dt.date
-    jams: dict[tuple[str, dt.date], tuple[int, ...]]  # (site, day) -> window starts (s after 00:00 UTC)
+    jams: dict[tuple[str, dt.date], tuple[Jam, ...]]  # (site, day) -> jams
+
+    def jam_windows(self, vehicle: Vehicle, day: dt.date) -> tuple[int, ...]:
+        """Window starts (s after 00:00 UTC) of the jams a vehicle is caught in on a day."""
+        return tuple(j.window_start_s for j in self.jams.get((vehicle.site_id, day), ())
+                     if vehicle.vehicle_id in j.vehicle_ids)
 
     def route(self, vehicle: Vehicle) -> Route:
         return next(r for r in build_world().routes if r.route_id == vehicle.route_id)
@@ -89,8 +102,9 @@ class FleetPlan:
         roll_at = dt.datetime.combine(self.rollout_day, dt.time(), dt.UTC)
         out = [{"ts": start, "vehicle_id": v.vehicle_id, "version": BASELINE_VERSION, "deployed_at": base_at}
                for v in self.vehicles]
-        out += [{"ts": roll_at, "vehicle_id": v.vehicle_id, "version": ROLLOUT_VERSION, "deployed_at": roll_at}
-                for v in self.vehicles if v.rollout]
+        if self.rollout_day in self.config.day_list:
+            out += [{"ts": roll_at, "vehicle_id": v.vehicle_id, "version": ROLLOUT_VERSION, "deployed_at": roll_at}
+                    for v in self.vehicles if v.rollout]
         return out
 
 
@@ -120,7 +134,7 @@ def plan_fleet(config: SimConfig) -> FleetPlan:
             site_id=site.site_id, route_id=route.route_id,
             op_start_s=int(rng.integers(0, OP_START_JITTER_S)), rollout=i in rollout,
         ))
-    rollout_day = config.start + dt.timedelta(days=config.days // 2)
+    rollout_day = config.start + dt.timedelta(days=max(1, config.days // 2))  # after the first day
     plan = FleetPlan(config, tuple(vehicles), rollout_day, {})
     jams = {}
     for d, day in enumerate(config.day_list):
@@ -136,17 +150,20 @@ JAM_LEAD_S = 400  # a jam task starts at most this long before its window
 JAM_TAIL_S = 1200  # ... and ends at most this long after the window start
 
 
-def _jam_windows(plan: FleetPlan, members: list[Vehicle], rng: np.random.Generator) -> tuple[int, ...]:
-    """Aligned 10-min windows in which every vehicle of a site crawls, at least 3 windows apart."""
+def _jam_windows(plan: FleetPlan, members: list[Vehicle], rng: np.random.Generator) -> tuple[Jam, ...]:
+    """Aligned windows, at least 3 apart, in which enough vehicles of a site crawl to fire site_anomaly
+    with a margin: max(min_vehicles + 1, (min_share + 0.2) of the site) of them."""
+    p = trigger_params("site_anomaly")
     lo = max(v.op_start_s for v in members) + JAM_LEAD_S
     hi = min(plan.op_end_s(v) for v in members) - JAM_TAIL_S
     candidates = list(range(-(-lo // JAM_WINDOW_S) * JAM_WINDOW_S, hi + 1, JAM_WINDOW_S))
-    hours = plan.config.hours_per_day
-    n = rng.poisson(SITE_JAMS_PER_SITE_HOUR * plan.config.event_rate_scale * hours)
+    n = rng.poisson(SITE_JAMS_PER_SITE_HOUR * plan.config.event_rate_scale * plan.config.hours_per_day)
+    size = min(len(members), max(int(p["min_vehicles"]) + 1, int(np.ceil((p["min_share"] + 0.2) * len(members)))))
     chosen: list[int] = []
     for w in rng.permutation(candidates).tolist():
         if len(chosen) >= n:
             break
         if all(abs(w - c) >= 3 * JAM_WINDOW_S for c in chosen):
             chosen.append(int(w))
-    return tuple(sorted(chosen))
+    ids = [v.vehicle_id for v in members]
+    return tuple(Jam(w, tuple(sorted(rng.choice(ids, size, replace=False).tolist()))) for w in sorted(chosen))

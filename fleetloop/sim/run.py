@@ -154,16 +154,16 @@ def _write_fleet_sources(plan: FleetPlan) -> dict[str, int]:
 
 def _site_anomaly_truth(plan: FleetPlan) -> list[dict]:
     out = []
-    for (site_id, day), windows in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        members = [v for v in plan.vehicles if v.site_id == site_id]
+    for (site_id, day), jams in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         day_ms = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp() * 1000)
-        for w0 in windows:
+        for jam in jams:
+            w0 = jam.window_start_s
             out.append({
                 "truth_id": f"site_anomaly-{site_id}-{day:%Y%m%d}-{w0:05d}", "trigger": "site_anomaly",
                 "vehicle_id": None, "site_id": site_id, "ts_start": day_ms + w0 * 1000,
                 "ts_end": day_ms + (w0 + JAM_WINDOW_S) * 1000, "tier": None, "cause": "site_jam",
                 "vehicle_class": None, "version": None,
-                "attributes": json.dumps({"vehicles": [v.vehicle_id for v in members],
+                "attributes": json.dumps({"vehicles": list(jam.vehicle_ids),
                                           "window_s": JAM_WINDOW_S}, sort_keys=True),
             })
     return out
@@ -221,8 +221,10 @@ def _fleet_json(plan: FleetPlan) -> dict:
         "base_rates_per_driving_hour": BASE_RATES_PER_DRIVING_HOUR,
         "version_factors": VERSION_FACTORS,
         "site_jams_per_site_hour": SITE_JAMS_PER_SITE_HOUR * scale,
-        "site_jams": [{"site_id": s, "dt": d.isoformat(), "window_starts_s": list(w)}
-                      for (s, d), w in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0]))],
+        "site_jams": [{"site_id": s, "dt": d.isoformat(), "window_start_s": j.window_start_s,
+                       "vehicle_ids": list(j.vehicle_ids)}
+                      for (s, d), jams in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+                      for j in jams],
     }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fleetloop.definitions import trigger_params
 from fleetloop.sim.fleet import JAM_WINDOW_S
 
 HZ = 10
@@ -103,7 +104,10 @@ def build_timeline(start_s: int, end_s: int, jams: tuple[int, ...], kin: Kinemat
 
 def _jam_block(w0: int, kin: Kinematics, rng: np.random.Generator) -> tuple[int, int, int, int, float]:
     """(task start, drive start, crawl start, crawl end, crawl speed) of a jam task."""
-    crawl = float(round(rng.uniform(0.4, 0.7), 2))
+    # crawl clearly above the stuck speed and clearly below the site_anomaly crawl speed
+    lo = trigger_params("stuck")["max_speed_mps"] + 0.1
+    hi = trigger_params("site_anomaly")["crawl_speed_mps"] - 0.3
+    crawl = float(round(rng.uniform(lo, hi), 2))
     crawl_start = w0 - JAM_RAMP_S * HZ
     crawl_end = w0 + (JAM_WINDOW_S + JAM_RAMP_S) * HZ
     drive_start = (crawl_start - ramp(kin.cruise_mps, crawl, kin.decel_mps2)
@@ -165,8 +169,9 @@ def _task(tl: Timeline, t: int, kin: Kinematics, rng: np.random.Generator, until
 
 
 def _drive(tl: Timeline, a: int, b: int, kin: Kinematics, rng: np.random.Generator, manual: bool) -> None:
-    """Accelerate, cruise with short traffic stops (10-40 s, well below the stuck trend), brake to a stop."""
+    """Accelerate, cruise with short traffic stops (10 s up to 20 s below the stuck trend), brake to a stop."""
     v = kin.cruise_mps
+    max_hold_s = int(trigger_params("stuck")["trend_s"]) - 20
     up, down = ramp(0, v, kin.accel_mps2), ramp(v, 0, kin.decel_mps2)
     stop_len = lambda hold: down + hold + up  # noqa: E731
     n_stops = rng.poisson(kin.stops_per_hour * (b - a) / (3600 * HZ))
@@ -175,7 +180,7 @@ def _drive(tl: Timeline, a: int, b: int, kin: Kinematics, rng: np.random.Generat
     tl.knot(a, 0.0)
     tl.knot(cursor, v)
     for s in starts.tolist():
-        hold = int(rng.integers(10, 41)) * HZ
+        hold = int(rng.integers(10, max_hold_s + 1)) * HZ
         if s < cursor + 60 * HZ or s + stop_len(hold) > b - down - 60 * HZ:
             continue
         _cruise(tl, cursor, s, v, manual)

@@ -93,8 +93,8 @@ class _Day:
         self.version = vehicle.version_on(plan, self.day)
         self.rates = event_rates(self.version, plan.config.event_rate_scale)
         self.kin = kinematics(plan, vehicle, self.rng)
-        jams = plan.jams.get((vehicle.site_id, self.day), ())
-        self.tl: Timeline = build_timeline(vehicle.op_start_s, plan.op_end_s(vehicle), jams, self.kin, self.rng)
+        self.tl: Timeline = build_timeline(vehicle.op_start_s, plan.op_end_s(vehicle),
+                                           plan.jam_windows(vehicle, self.day), self.kin, self.rng)
         self.day_ms = int(dt.datetime.combine(self.day, dt.time(), dt.UTC).timestamp() * 1000)
         self.truth: list[dict] = []
         self.incidents: list[dict] = []
@@ -162,7 +162,11 @@ class _Day:
             if cause == "other":
                 cause = str(self.rng.choice(["cut_in", "pedestrian_crossing"]))
             self.brakes.append({"t": t, "d": d, "acc": acc, "tier": tier, "cause": cause, "v": v, "v1": v1})
-        for tier, key, hold_s in (("trend", "stuck_trend", (75, 150)), ("problem", "stuck_problem", (200, 300))):
+        st = trigger_params("stuck", self.vehicle.vehicle_class)
+        holds = {"trend": (st["trend_s"] + 15, st["problem_s"] - 30), "problem": (st["problem_s"] + 20,
+                                                                                 st["problem_s"] + 120)}
+        for tier, key in (("trend", "stuck_trend"), ("problem", "stuck_problem")):
+            hold_s = tuple(int(h) for h in holds[tier])
             for _ in range(self.count(key)):
                 hold = int(self.rng.integers(*hold_s)) * HZ
                 down, up = ramp(v, 0, self.kin.decel_mps2), ramp(0, v, self.kin.accel_mps2)
@@ -211,13 +215,15 @@ class _Day:
             slot = self.tl.find_slot(self.rng, m, accept=lambda t, n: self.on_straight(t, n, 20))
             if slot and slot[1] >= wv["min_speed_mps"] + 0.5:
                 self.tl.occupy(slot[0], slot[0] + m)
-                self.weaves.append((slot[0], m, float(self.rng.uniform(0.10, 0.16)), 2 * np.pi * freq))
+                amp = self.rng.uniform(2.0, 3.2) * wv["min_swing_rps"]
+                self.weaves.append((slot[0], m, float(amp), 2 * np.pi * freq))
         for _ in range(self.count("output_jitter")):
             m = int(self.rng.integers(8, 17))
             slot = self.tl.find_slot(self.rng, m, accept=lambda t, n: self.on_straight(t, n, 30))
             if slot:
                 self.tl.occupy(slot[0], slot[0] + m)
-                self.jitters.append((slot[0], m, float(self.rng.uniform(3.0, 6.0))))
+                amp = self.rng.uniform(3.0, 6.0) * trigger_params("output_jitter")["min_abs_steering_deg"]
+                self.jitters.append((slot[0], m, float(amp)))
         for _ in range(self.count("uncertainty")):
             m = int(self.rng.integers(6, 21))
             slot = self.tl.find_slot(self.rng, m)
@@ -228,7 +234,8 @@ class _Day:
     def place_markers(self) -> None:
         rng, vid = self.rng, self.vehicle.vehicle_id
         for _ in range(self.count("offline")):
-            gap = int(rng.integers(40, 121)) * HZ
+            gap_s = trigger_params("offline")["gap_s"]
+            gap = int(rng.integers(gap_s + 10, gap_s + 91)) * HZ
             slot = self.tl.find_slot(rng, gap + HZ)
             if slot:
                 a = slot[0] + (-slot[0]) % HZ  # a whole second: the last heartbeat before the gap
@@ -273,12 +280,13 @@ class _Day:
         modules = sorted({r["module"] for r in catalog})
         for _ in range(self.count("error_burst")):
             module = modules[int(rng.integers(len(modules)))]
-            span = int(rng.integers(15, 46)) * HZ
+            eb = trigger_params("error_burst")
+            span = int(rng.integers(15, eb["window_s"] - 14)) * HZ
             slot = self.tl.find_slot(rng, span)
             if not slot or not self.code_ok(slot[0] - CODE_SPACING, slot[0] + span + CODE_SPACING, module):
                 continue
             a = slot[0]
-            n_codes = int(rng.integers(5, 9))
+            n_codes = int(rng.integers(eb["min_codes"], eb["min_codes"] + 4))
             inner = rng.choice(np.arange(a + 1, a + span), n_codes - 2, replace=False)
             times = np.sort(np.concatenate([[a, a + span], inner]))
             codes = [r["code"] for r in catalog if r["module"] == module]
