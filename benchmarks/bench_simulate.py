@@ -2,8 +2,7 @@
 
     python benchmarks/bench_simulate.py --vehicles 500 --hours 12
 
-Peak RSS is sampled over the whole process tree (parent + worker processes) every 0.2 s; the largest
-single process is reported too. The landing goes to a temporary folder that is removed afterwards
+Peak RSS is sampled over the whole process tree (parent + worker processes) every 0.2 s. The landing goes to a temporary folder that is removed afterwards
 unless --keep is given.
 """
 
@@ -14,44 +13,12 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from bench_load import PeakRss  # the ingest benchmark's process-tree RSS sampler (same folder)
 
 from fleetloop.sim import SimConfig, simulate
-
-
-class PeakRss:
-    """Samples the RSS of this process and its children in a background thread."""
-
-    def __init__(self, interval_s: float = 0.2):
-        self.interval_s, self.tree_peak, self.process_peak = interval_s, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            procs = [me, *me.children(recursive=True)]
-            rss = []
-            for p in procs:
-                try:
-                    rss.append(p.memory_info().rss)
-                except psutil.Error:
-                    pass
-            self.tree_peak = max(self.tree_peak, sum(rss))
-            self.process_peak = max(self.process_peak, max(rss, default=0))
-            self._stop.wait(self.interval_s)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def main() -> None:
@@ -76,8 +43,7 @@ def main() -> None:
         print(f"simulate: {args.vehicles} vehicles x {args.days} day(s) x {args.hours:g} h, "
               f"{args.workers} worker(s), {config.shards} shards")
         print(f"wall time        {wall:10.1f} s")
-        print(f"peak RSS (tree)  {peak.tree_peak / 2**20:10.0f} MiB")
-        print(f"peak RSS (proc)  {peak.process_peak / 2**20:10.0f} MiB")
+        print(f"peak RSS (tree)  {peak.peak / 2**20:10.0f} MiB")
         print(f"landing size     {size / 2**30:10.2f} GiB")
         total = sum(result.rows.values())
         for source, n in sorted(result.rows.items(), key=lambda kv: -kv[1]):
