@@ -40,8 +40,10 @@ def dbt(warehouse, day) -> pd.DataFrame:
 def keyed(events: pd.DataFrame) -> pd.DataFrame:
     subject = events["vehicle_id"].where(events["vehicle_id"].notna(), events["site_id"])
     tier = events["attributes"].map(lambda a: json.loads(a).get("tier"))
-    out = pd.DataFrame({"trigger": events["trigger"], "subject": subject, "ts_start": events["ts_start"],
-                        "ts_end": events["ts_end"], "tier": tier, "severity": events["severity"].astype(int)})
+    out = pd.DataFrame({"trigger": events["trigger"], "subject": subject,
+                        "ts_start": events["ts_start"].astype("datetime64[us, UTC]"),
+                        "ts_end": events["ts_end"].astype("datetime64[us, UTC]"), "tier": tier,
+                        "severity": events["severity"].astype(int)})
     return out.sort_values("ts_start").reset_index(drop=True)
 
 
