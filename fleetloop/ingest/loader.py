@@ -2,14 +2,14 @@
 
 Steps, all in one transaction (so a reload replaces the day atomically):
 
-1. stage: JSON lines are split into numbered lines (Arrow) and parsed, coerced and classified in SQL into a
-   temporary table; Parquet files are read through a view (``read_parquet``) with the same columns.
-   Every row gets its first failing reason code or NULL (see ``fleetloop.ingest.rules``).
-2. cross-row rules on the valid rows: exact duplicates (same typed content; the first by file and line
+1. stage (``fleetloop.ingest.staging``): every row typed and given its first failing row rule or ok.
+2. cross-row rules among the valid rows: keys seen more than once are found from the key columns alone;
+   only those rows are compared in full: exact duplicates (same typed content; the first by file and line
    is kept, the others counted), primary-key conflicts (same key, different content: every version
-   quarantined), km/h spikes among a vehicle's neighbouring heartbeats.
-3. insert the valid rows into ``ods.ods_<source>``, the rejected ones into ``ods.ods_quarantine``, and
-   the reconciliation ``rows_read = loaded + quarantined + duplicates`` into ``ods.ods_reconciliation``.
+   quarantined); then km/h spikes among a vehicle's neighbouring heartbeats.
+3. insert the valid rows minus those into ``ods.ods_<source>``; quarantine the rejects (the scan for
+   row-rule rejects is skipped when the counts show there are none).
+4. the reconciliation ``rows_read = loaded + quarantined + duplicates`` into ``ods.ods_reconciliation``.
 """
 
 from __future__ import annotations
@@ -23,19 +23,20 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from fleetloop.contract import Source, source as contract_source
 from fleetloop.ingest import rules
 from fleetloop.ingest.readers import Issue, JsonLines, parquet_rows
 from fleetloop.ingest.schema import QUARANTINE_TABLE, RECONCILIATION_TABLE, ensure_ods_schema, q, table_name
+from fleetloop.ingest.staging import (JSON_STAGE, LINES, ParquetGroup, create_json_stage, parquet_groups, pk_hash,
+                                      stage_json)
 from fleetloop.paths import parse_partition, raw_files
 
-_STAGE, _JSON_STAGE, _PARQUET_STAGE = "_ingest_stage", "_ingest_json", "_ingest_parquet"
-_MULTI, _XROW, _LINES = "_ingest_multi", "_ingest_xrow", "_ingest_lines"
-_TEMP_TABLES = (_JSON_STAGE, _MULTI, _XROW)
-_TEMP_VIEWS = (_STAGE, _PARQUET_STAGE)
-_TABLES_PER_INSERT = 4
+_STAGE, _FULL, _DETAIL = "_ingest_stage", "_ingest_full", "_ingest_detail"
+_MULTI, _XROW = "_ingest_multi", "_ingest_xrow"
+_TEMP_TABLES = (JSON_STAGE, _MULTI, _XROW)
+_TEMP_VIEWS = (_STAGE, _DETAIL, _FULL)
+_KEYS_PER_PASS = 40_000_000  # rows per hash-aggregate pass of the duplicate search (bounds its memory)
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,14 @@ def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Pa
 
     issues: list[tuple[str, Issue]] = []
     rows_read = 0
-    json_files = [p for p in files if not p.name.endswith(".parquet")]
+    json_files = {rel(p): p for p in files if not p.name.endswith(".parquet")}
     parquet_files = []
-    _create_json_stage(con, src)
-    for path in json_files:
+    create_json_stage(con, src)
+    for name, path in json_files.items():
         reader = JsonLines(path, tmp)
-        _stage_json(con, src, day, reader, rel(path))
+        stage_json(con, src, day, reader, name)
         rows_read += reader.lines
-        issues += [(rel(path), i) for i in reader.issues]
+        issues += [(name, i) for i in reader.issues]
     for path in (p for p in files if p.name.endswith(".parquet")):
         rows, issue = parquet_rows(path)
         rows_read += rows
@@ -114,34 +115,33 @@ def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Pa
             issues.append((rel(path), issue))
         else:
             parquet_files.append(path)
-    _create_parquet_stage(con, src, day, parquet_files, root)
-    con.execute(f"create temp view {_STAGE} as select * from {_JSON_STAGE} union all by name "
-                f"select * exclude (_row_json) from {_PARQUET_STAGE}")
+    groups = parquet_groups(con, src, day, parquet_files, root)
+    parquet = [g.select() for g in groups]
+    con.execute(f"create temp view {_FULL} as " + " union all by name ".join(
+        [f"select *, null::varchar as _row_json from {JSON_STAGE}", *parquet]))
+    con.execute(f"create temp view {_STAGE} as select * exclude (_row_json) from {_FULL}")
+    staged = rows_read - sum(1 for _, i in issues if i.scope == "row")
 
+    _cross_row_rules(con, src, groups, staged)
+    cross = con.execute(f"select count(*) from {_XROW}").fetchone()[0]
+    anti = (f" and not exists (select 1 from {_XROW} x where x._source_file = s._source_file "
+            f"and x._line_number = s._line_number)") if cross else ""
     loaded_at = con.execute("select now()").fetchone()[0]
-    con.execute(
-        f"insert into {QUARANTINE_TABLE} select ?, ?, _source_file, _line_number, _raw_text, _reason_code, "
-        f"_reason, 'row', ? from {_STAGE} where not _ok",
-        [src.name, day, loaded_at],
-    )
+    cols = ", ".join(q(f.name) for f in src.fields)
+    inserted = con.execute(
+        f"insert into {table_name(src)} select {cols}, ?::date, _source_file, _line_number, ? "
+        f"from {_STAGE} s where _ok{anti}", [day, loaded_at]).fetchone()[0]
+    if inserted + cross < staged:  # some rows failed a row rule: find them (skipped when none did)
+        con.execute(
+            f"insert into {QUARANTINE_TABLE} select ?, ?, _source_file, _line_number, _raw_text, _reason_code, "
+            f"_reason, 'row', ? from {_STAGE} where not _ok", [src.name, day, loaded_at])
     for file, i in issues:
         con.execute(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [src.name, day, file, i.line_number, i.raw_text, i.reason_code, i.reason, i.scope, loaded_at])
+    if cross:
+        _quarantine_cross_row(con, src, day, loaded_at, json_files, tmp)
 
-    _cross_row_rules(con, src)
-    has_xrow = con.execute(f"select count(*) from {_XROW}").fetchone()[0] > 0
-    anti = (f" and not exists (select 1 from {_XROW} x where x._source_file = s._source_file "
-            f"and x._line_number = s._line_number)") if has_xrow else ""
-    cols = ", ".join(q(f.name) for f in src.fields)
-    con.execute(
-        f"insert into {table_name(src)} select {cols}, ?::date, _source_file, _line_number, ? "
-        f"from {_STAGE} s where _ok{anti}",
-        [day, loaded_at],
-    )
-    if has_xrow:
-        _quarantine_cross_row(con, src, day, loaded_at, {rel(p): p for p in json_files}, tmp)
-
-    rows_loaded = con.execute(f"select count(*) from {table_name(src)} where dt = ?", [day]).fetchone()[0]
+    rows_loaded = inserted
     rows_quarantined, files_quarantined = con.execute(
         f"select count(*) filter (where scope = 'row'), count(distinct source_file) filter (where scope = 'file') "
         f"from {QUARANTINE_TABLE} where source = ? and dt = ?", [src.name, day]).fetchone()
@@ -160,113 +160,31 @@ def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Pa
     return report
 
 
-def _stage_columns(src: Source) -> str:
-    cols = [f"{q(f.name)} {f.type}" for f in src.fields]
-    cols += ["_source_file VARCHAR", "_line_number BIGINT", "_reason_code VARCHAR", "_reason VARCHAR",
-             "_raw_text VARCHAR", "_ok BOOLEAN"]
-    return ", ".join(cols)
+def _cross_row_rules(con, src: Source, groups: list[ParquetGroup], rows: int) -> None:
+    """Fill ``_XROW`` with the duplicates, primary-key conflicts and km/h spikes among the valid rows.
 
-
-def _create_json_stage(con, src: Source) -> None:
-    con.execute(f"create temp table {_JSON_STAGE} ({_stage_columns(src)})")
-
-
-def _stage_json(con, src: Source, day: dt.date, reader: JsonLines, file: str) -> None:
-    """Parse, coerce and classify the lines of one JSON-lines file into the JSON stage."""
-    fields = [rules.json_field(f, i) for i, f in enumerate(src.fields, start=1)]
-    paths = "[" + ", ".join(rules.lit(f"$.{f.name}") for f in src.fields) + "]"
-    typed = ", ".join(f"{fs.typed} as {q(fs.field.name)}" for fs in fields)
-    ok, code, reason = rules.classify_sql(rules.JSON_SHAPE_CHECKS + rules.row_checks(src, fields, day))
-    names = ", ".join(q(f.name) for f in src.fields)
-    sql = f"""
-insert into {_JSON_STAGE}
-select {names}, {rules.lit(file)}, _line_number, _reason_code, _reason,
-       case when not _ok then _raw_text end, _ok
-from (
-    select *, {code} as _reason_code, {reason} as _reason
-    from (select *, {ok} as _ok from (
-        select _line_number, _raw_text, _bad_encoding, _valid, _v, _t, {typed}
-        from (
-            select _line_number, _raw_text, _bad_encoding, _valid,
-                   case when _valid then json_extract_string(_raw_text, {paths}) end as _v,
-                   case when _valid then json_type(_raw_text, {paths}) end as _t
-            from (select *, not _bad_encoding and json_valid(_raw_text) as _valid from {_LINES})
-        )
-    ))
-)"""
-    pending: list[pa.Table] = []
-
-    def flush() -> None:
-        if pending:
-            con.register(_LINES, pa.concat_tables(pending))
-            try:
-                con.execute(sql)
-            finally:
-                con.unregister(_LINES)
-            pending.clear()
-
-    for table in reader.tables():
-        pending.append(table)
-        if len(pending) >= _TABLES_PER_INSERT:
-            flush()
-    flush()
-
-
-def _create_parquet_stage(con, src: Source, day: dt.date, files: list[Path], root: Path) -> None:
-    """A view over the Parquet files with the stage's columns (plus ``_row_json`` for raw text).
-
-    Files are grouped by schema so that each group is read with its own types and coerced on its own.
+    Keys seen more than once are found with a hash aggregate over the key columns only, in buckets of at
+    most ``_KEYS_PER_PASS`` rows; only the rows of those keys then go through the row rules and a full
+    comparison.
     """
-    groups: dict[str, list[Path]] = {}
-    for path in files:
-        groups.setdefault(pq.read_schema(path).to_string(show_schema_metadata=False), []).append(path)
-    selects = [_parquet_select(con, src, day, group, root) for group in groups.values()]
-    if not selects:
-        selects = [f"select *, null::varchar as _row_json from {_JSON_STAGE} where false"]
-    con.execute(f"create temp view {_PARQUET_STAGE} as " + " union all by name ".join(selects))
-
-
-def _parquet_select(con, src: Source, day: dt.date, files: list[Path], root: Path) -> str:
-    file_list = "[" + ", ".join(rules.lit(str(p)) for p in files) + "]"
-    scan = f"read_parquet({file_list}, filename = true, file_row_number = true)"
-    actual = {name: dtype for name, dtype, *_ in con.execute(f"describe select * from {scan}").fetchall()}
-    fields = [rules.parquet_field(f, actual.get(f.name)) for f in src.fields]
-    inner = [f"{fs.typed} as {q(fs.field.name)}" for fs in fields]
-    inner += [f"{q(f.name)} as {q(rules.raw_name(f.name))}" for f in src.fields if f.name in actual]
-    ok, code, reason = rules.classify_sql(rules.row_checks(src, fields, day))
-    names = ", ".join(q(f.name) for f in src.fields)
-    row_json = "to_json({" + ", ".join(
-        f"{rules.lit(f.name)}: {q(rules.raw_name(f.name)) if f.name in actual else 'null'}" for f in src.fields
-    ) + "})::varchar"
-    prefix = len(str(root)) + 2
-    return f"""(
-select {names}, _source_file, _line_number, _ok, _reason_code, _reason,
-       case when not _ok then _row_json end as _raw_text, _row_json
-from (
-    select *, {code} as _reason_code, {reason} as _reason, {row_json} as _row_json
-    from (select *, {ok} as _ok from (
-        select {", ".join(inner)}, substr(filename, {prefix}) as _source_file,
-               file_row_number + 1 as _line_number
-        from {scan}
-    ))
-))"""
-
-
-def _cross_row_rules(con, src: Source) -> None:
-    """Find exact duplicates, primary-key conflicts and km/h spikes among the valid staged rows."""
     pk = ", ".join(q(c) for c in src.primary_key)
     every = ", ".join(q(f.name) for f in src.fields)
     con.execute(f"create temp table {_XROW} (_source_file VARCHAR, _line_number BIGINT, _kind VARCHAR, "
-                f"_reason_code VARCHAR, _reason VARCHAR)")
-    con.execute(f"create temp table {_MULTI} as select hash({pk}) as _k from {_STAGE} "
-                f"where _ok group by _k having count(*) > 1")
+                f"_reason_code VARCHAR, _reason VARCHAR, _raw_text VARCHAR)")
+    con.execute(f"create temp table {_MULTI} (_k UBIGINT)")
+    keys = " union all ".join([f"select {pk_hash(src)} as _k from {JSON_STAGE}", *(g.keys() for g in groups)])
+    passes = max(1, -(-rows // _KEYS_PER_PASS))
+    for i in range(passes):
+        bucket = f"where _k % {passes} = {i}" if passes > 1 else ""
+        con.execute(f"insert into {_MULTI} select _k from ({keys}) {bucket} group by _k having count(*) > 1")
     if con.execute(f"select count(*) from {_MULTI}").fetchone()[0]:
+        detail = " union all by name ".join(
+            [f"select *, null::varchar as _row_json from {JSON_STAGE} where {pk_hash(src)} in (select _k from {_MULTI})",
+             *(g.select(_MULTI) for g in groups)])
         key_text = " || ', ' || ".join(f"cast({q(c)} as varchar)" for c in src.primary_key)
         con.execute(f"""
 insert into {_XROW}
-with detail as (
-    select * from {_STAGE} where _ok and hash({pk}) in (select _k from {_MULTI})
-),
+with detail as (select * from ({detail}) where _ok),
 ranked as (
     select *, row_number() over (partition by {every} order by _source_file, _line_number) as _rn
     from detail
@@ -274,53 +192,48 @@ ranked as (
 versions as (
     select {pk}, count(*) as _versions from ranked where _rn = 1 group by all having count(*) > 1
 )
-select _source_file, _line_number, 'duplicate', null, null from ranked where _rn > 1
+select _source_file, _line_number, 'duplicate', null, null, null from ranked where _rn > 1
 union all
 select _source_file, _line_number, 'pk_conflict', 'pk_conflict',
        {rules.lit(f'primary key ({", ".join(src.primary_key)}) = (')} || {key_text} || ') has '
-       || _versions || ' versions with different content'
+       || _versions || ' versions with different content', _row_json
 from ranked join versions using ({pk})
 where _rn = 1""")
-    candidates = (f"(select * from {_STAGE} s where _ok and not exists (select 1 from "
-                  f"{_XROW} x where x._source_file = s._source_file and x._line_number = s._line_number))")
+    candidates = (f"(select * from {_FULL} s where _ok and not exists (select 1 from {_XROW} x "
+                  f"where x._source_file = s._source_file and x._line_number = s._line_number))")
     spikes = rules.kmh_spike_sql(src, candidates)
     if spikes:
-        con.execute(f"insert into {_XROW} select _source_file, _line_number, 'unit_error', 'unit_error', _reason "
-                    f"from ({spikes})")
+        con.execute(f"insert into {_XROW} select _source_file, _line_number, 'unit_error', 'unit_error', _reason, "
+                    f"_row_json from ({spikes})")
 
 
 def _quarantine_cross_row(con, src: Source, day: dt.date, loaded_at, json_files: dict[str, Path],
                           tmp: Path) -> None:
-    """Quarantine the cross-row rejects with their raw text (the original line, or the Parquet row as JSON)."""
+    """Quarantine the cross-row rejects with their raw text: the original line of a JSON-lines file (read
+    again, only these lines are kept), the raw values as JSON for a Parquet row."""
     rejects = f"(select * from {_XROW} where _kind <> 'duplicate')"
-    con.execute(
-        f"insert into {QUARANTINE_TABLE} select ?, ?, x._source_file, x._line_number, p._row_json, "
-        f"x._reason_code, x._reason, 'row', ? from {rejects} x join {_PARQUET_STAGE} p "
-        f"using (_source_file, _line_number)", [src.name, day, loaded_at])
     wanted: dict[str, set[int]] = {}
     for file, line in con.execute(f"select _source_file, _line_number from {rejects}").fetchall():
         if file in json_files:
             wanted.setdefault(file, set()).add(line)
-    for file, lines in wanted.items():
-        texts = _lines_of(json_files[file], lines, tmp)
-        con.register(_LINES, pa.table({"_source_file": [file] * len(texts), "_line_number": list(texts),
-                                       "_raw_text": list(texts.values())}))
-        try:
-            con.execute(
-                f"insert into {QUARANTINE_TABLE} select ?, ?, x._source_file, x._line_number, l._raw_text, "
-                f"x._reason_code, x._reason, 'row', ? from {rejects} x join {_LINES} l "
-                f"using (_source_file, _line_number)", [src.name, day, loaded_at])
-        finally:
-            con.unregister(_LINES)
+    texts = [(file, n, text) for file, lines in wanted.items()
+             for n, text in _lines_of(json_files[file], lines, tmp).items()]
+    con.register(LINES, pa.table({"_source_file": pa.array([t[0] for t in texts], pa.string()),
+                                  "_line_number": pa.array([t[1] for t in texts], pa.int64()),
+                                  "_raw_text": pa.array([t[2] for t in texts], pa.string())}))
+    con.execute(
+        f"insert into {QUARANTINE_TABLE} select ?, ?, x._source_file, x._line_number, "
+        f"coalesce(l._raw_text, x._raw_text), x._reason_code, x._reason, 'row', ? from {rejects} x "
+        f"left join {LINES} l on l._source_file = x._source_file and l._line_number = x._line_number",
+        [src.name, day, loaded_at])
+    con.unregister(LINES)
 
 
 def _lines_of(path: Path, wanted: set[int], tmp: Path) -> dict[int, str]:
     """The text of some lines of a JSON-lines file, by 1-based line number."""
     found: dict[int, str] = {}
     for table in JsonLines(path, tmp).tables():
-        numbers = table.column("_line_number")
-        mask = pc.is_in(numbers, value_set=pa.array(sorted(wanted), pa.int64()))
-        hit = table.filter(mask)
+        hit = table.filter(pc.is_in(table.column("_line_number"), value_set=pa.array(sorted(wanted), pa.int64())))
         found.update(zip(hit.column("_line_number").to_pylist(), hit.column("_raw_text").to_pylist()))
     return found
 

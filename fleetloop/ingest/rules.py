@@ -45,6 +45,7 @@ class FieldSql:
     present: str
     typed: str
     shown: str
+    exact: bool = False  # the conversion cannot fail for a present value (no wrong_type check needed)
 
 
 def lit(value: str) -> str:
@@ -90,9 +91,10 @@ def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
     floats to DOUBLE, epoch numbers to timestamps); any other type mismatch is a wrong_type.
     """
     if actual_type is None:
-        return FieldSql(f, "false", f"null::{f.type}", "null")
+        return FieldSql(f, "false", f"null::{f.type}", "null", exact=True)
     col, raw = q(f.name), q(raw_name(f.name))
     numeric = actual_type in _NUMERIC_DUCKDB or actual_type.startswith("DECIMAL")
+    exact = True
     if actual_type == f.type:
         typed = col
     elif f.type == "TIMESTAMPTZ" and actual_type.startswith("TIMESTAMP"):
@@ -102,10 +104,10 @@ def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
     elif f.type == "DOUBLE" and numeric:
         typed = f"cast({col} as double)"
     elif f.type == "DOUBLE[]" and actual_type.endswith("[]"):
-        typed = f"try_cast({col} as double[])"
+        typed, exact = f"try_cast({col} as double[])", False
     else:
-        typed = f"null::{f.type}"
-    return FieldSql(f, f"{raw} is not null", typed, f"cast({raw} as varchar)")
+        typed, exact = f"null::{f.type}", False
+    return FieldSql(f, f"{raw} is not null", typed, f"cast({raw} as varchar)", exact)
 
 
 def raw_name(name: str) -> str:
@@ -131,42 +133,52 @@ def day_bounds(day: dt.date) -> tuple[str, str]:
 def row_checks(src: Source, fields: list[FieldSql], day: dt.date) -> list[tuple[str, str, str]]:
     """(condition, reason_code, reason expression) in order of precedence; the first true one wins.
 
-    Assumes the typed value of each field is available as its quoted name.
+    Assumes the typed value of each field is available as its quoted name. Conditions never evaluate to
+    NULL (a NULL in a nullable field passes), so that they can be OR-ed into one ``ok`` flag.
     """
     checks: list[tuple[str, str, str]] = []
+
+    def add(f: Field, condition: str, code: str, reason: str) -> None:
+        checks.append((f"coalesce({condition}, false)" if f.nullable else condition, code, reason))
+
     for fs in fields:
         if not fs.field.nullable:
-            checks.append((f"not ({fs.present})", "missing_field",
-                           lit(f"required field {fs.field.name!r} is missing or null")))
+            add(fs.field, f"not ({fs.present})", "missing_field",
+                lit(f"required field {fs.field.name!r} is missing or null"))
     for fs in fields:
-        checks.append((f"({fs.present}) and {q(fs.field.name)} is null", "wrong_type",
-                       f"{lit(f'field {fs.field.name!r} is not a {fs.field.type}: ')} || {_shown(fs.shown)}"))
+        if not fs.exact:
+            checks.append((f"({fs.present}) and {q(fs.field.name)} is null", "wrong_type",
+                           f"{lit(f'field {fs.field.name!r} is not a {fs.field.type}: ')} || {_shown(fs.shown)}"))
     for fs in fields:
         f = fs.field
         if f.allowed:
             allowed = ", ".join(lit(a) for a in f.allowed)
-            checks.append((f"{q(f.name)} not in ({allowed})", "unknown_enum",
-                           f"{lit(f'field {f.name!r} value ')} || {_shown(q(f.name))} || "
-                           f"{lit(' is not one of ' + ', '.join(f.allowed))}"))
+            add(f, f"{q(f.name)} not in ({allowed})", "unknown_enum",
+                f"{lit(f'field {f.name!r} value ')} || {_shown(q(f.name))} || "
+                f"{lit(' is not one of ' + ', '.join(f.allowed))}")
     kmh = KMH_FIELDS.get(src.name)
     for fs in fields:
         f, col = fs.field, q(fs.field.name)
         if f.name == kmh and f.maximum is not None:
-            checks.append((f"{col} > {_fmt(f.maximum)}", "unit_error",
-                           f"{lit(f'field {f.name!r} = ')} || {col} || "
-                           f"{lit(f' exceeds {f.maximum} {f.unit}: a km/h value in a m/s field')}"))
-        if f.type == "DOUBLE":
-            checks.append((f"not isfinite({col})", "out_of_range",
-                           f"{lit(f'field {f.name!r} is not finite: ')} || {col}"))
+            add(f, f"{col} > {_fmt(f.maximum)}", "unit_error",
+                f"{lit(f'field {f.name!r} = ')} || {col} || "
+                f"{lit(f' exceeds {f.maximum} {f.unit}: a km/h value in a m/s field')}")
+        bounded = f.minimum is not None and f.maximum is not None
+        if f.type == "DOUBLE" and not bounded:  # NaN and infinities fail a two-sided range already
+            add(f, f"not isfinite({col})", "out_of_range", f"{lit(f'field {f.name!r} is not finite: ')} || {col}")
         if f.minimum is not None or f.maximum is not None:
-            lo = f"{col} < {_fmt(f.minimum)}" if f.minimum is not None else "false"
-            hi = f"{col} > {_fmt(f.maximum)}" if f.maximum is not None else "false"
-            checks.append((f"{lo} or {hi}", "out_of_range",
-                           f"{lit(f'field {f.name!r} = ')} || {col} || "
-                           f"{lit(f' outside [{f.minimum}, {f.maximum}] {f.unit}'.rstrip())}"))
+            if bounded:
+                condition = f"not ({col} between {_fmt(f.minimum)} and {_fmt(f.maximum)})"
+            elif f.minimum is not None:
+                condition = f"{col} < {_fmt(f.minimum)}"
+            else:
+                condition = f"{col} > {_fmt(f.maximum)}"
+            add(f, condition, "out_of_range",
+                f"{lit(f'field {f.name!r} = ')} || {col} || "
+                f"{lit(f' outside [{f.minimum}, {f.maximum}] {f.unit}'.rstrip())}")
     start, end = day_bounds(day)
     ts = q(src.partition_ts)
-    checks.append((f"{ts} < {start} or {ts} >= {end}", "clock_skew",
+    checks.append((f"({ts} < {start} or {ts} >= {end})", "clock_skew",
                    f"{lit(f'{src.partition_ts} ')} || strftime({ts}, '%Y-%m-%dT%H:%M:%S.%fZ') || "
                    f"{lit(f' is outside partition day {day.isoformat()} (tolerance {CLOCK_SKEW_TOLERANCE_S} s)')}"))
     return checks
@@ -178,7 +190,7 @@ def classify_sql(checks: list[tuple[str, str, str]]) -> tuple[str, str, str]:
     ``ok`` is one cheap vectorised boolean (no check fires); the CASE expressions, slow with many
     branches, are only evaluated for rows that are not ok.
     """
-    ok = "not (" + " or ".join(f"coalesce({c}, false)" for c, _, _ in checks) + ")"
+    ok = "not (" + " or ".join(f"({c})" for c, _, _ in checks) + ")"
     code = "case " + " ".join(f"when {c} then {lit(rc)}" for c, rc, _ in checks) + " end"
     reason = "case " + " ".join(f"when {c} then {r}" for c, _, r in checks) + " end"
     return ok, f"case when _ok then null else {code} end", f"case when _ok then null else {reason} end"
@@ -196,7 +208,8 @@ JSON_SHAPE_CHECKS: list[tuple[str, str, str]] = [
 def kmh_spike_sql(src: Source, relation: str) -> str | None:
     """Rows of ``relation`` (valid, de-duplicated) whose KMH field is a km/h spike among its neighbours.
 
-    Returns ``(_source_file, _line_number, _reason)`` rows, or None when the source has no such field.
+    ``relation`` carries ``_row_json`` (raw values of Parquet rows, else NULL), passed through. Returns
+    ``(_source_file, _line_number, _row_json, _reason)`` rows, or None when the source has no such field.
     """
     name = KMH_FIELDS.get(src.name)
     if name is None:
@@ -205,7 +218,7 @@ def kmh_spike_sql(src: Source, relation: str) -> str | None:
     near = f"abs(epoch({{n}}_ts) - epoch({ts})) <= {_fmt(NEIGHBOUR_WINDOW_S)}"
     return f"""
 with neighbours as (
-    select _source_file, _line_number, {v} as v,
+    select _source_file, _line_number, _row_json, {v} as v,
            lag({v}) over w as prev_v, lag({ts}) over w as prev_ts,
            lead({v}) over w as next_v, lead({ts}) over w as next_ts, {ts}
     from {relation}
@@ -221,7 +234,7 @@ scored as (
     select *, (coalesce(p, n) + coalesce(n, p)) / 2 as ref, greatest(coalesce(p, n), coalesce(n, p)) as top
     from reference
 )
-select _source_file, _line_number,
+select _source_file, _line_number, _row_json,
        {lit(f'field {name!r} = ')} || round(v, 3) || {lit(' jumps from neighbours near ')} || round(ref, 3)
        || {lit(f' m/s but matches them as km/h (/{KMH_FACTOR})')} as _reason
 from scored
