@@ -239,11 +239,10 @@ def xy_chart(
     body = [f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#9ca3af"/>',
             f'<text x="{left + pw / 2}" y="{height - 4}" text-anchor="middle" fill="#6b7280">{escape(x_label)}</text>',
             f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" fill="#6b7280">{_fmt(ymax)}</text>',
-            f'<text x="{left - 4}" y="{top + ph}" text-anchor="end" fill="#6b7280">0</text>',
-            f'<text x="{left + 4}" y="{top + 10}" fill="#6b7280">{escape(y_label)}</text>']
+            f'<text x="{left - 4}" y="{top + ph}" text-anchor="end" fill="#6b7280">0</text>']
     for n, (name, s) in enumerate(series.items()):
         color = PALETTE[n % len(PALETTE)] if name not in dashed else "#16a34a"
         dash = ' stroke-dasharray="5 3"' if name in dashed else ""
         body.append(f'<polyline points="{" ".join(tx(p) for p in s)}" fill="none" stroke="{color}" stroke-width="2"{dash}/>'
                     f'<text x="{left + pw - 4}" y="{top + 12 + n * 14}" text-anchor="end" fill="{color}">{escape(name)}</text>')
-    return _frame(width, height, body, title)
+    return _frame(width, height, body, f"{title} [{y_label}]" if y_label else title)
