@@ -30,11 +30,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of incremental models: delete the run period (all rows when run_date is null), then the model
+{#- Pre-hook of incremental models (a no-op for tables, which hooks inherited from the layer reach too):
+    delete the run period (all rows when run_date is null), then the model
     appends it again. Re-running a day replaces it; nothing is counted twice. -#}
 {% macro replace_run_period(grain='day') -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
-    {%- if existing is not none and not should_full_refresh() -%}
+    {%- if existing is not none and model.config.materialized == 'incremental' and not should_full_refresh() -%}
         delete from {{ this }} where {{ in_run_period('dt', grain) }}
     {%- else -%} select 1
     {%- endif -%}

@@ -21,15 +21,26 @@ def _tables(con) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _columns(con, table: str) -> str:
+    """The table's columns, doubles rounded to 1e-6: parallel sums differ in the last bits between runs."""
+    schema, name = table.split(".")
+    rows = con.execute("select column_name, data_type from information_schema.columns "
+                       "where table_schema = ? and table_name = ? order by ordinal_position", [schema, name]).fetchall()
+    return ", ".join(f'round("{c}", 6)' if t == "DOUBLE" else f'"{c}"' for c, t in rows)
+
+
 def _differences(path_a, path_b) -> dict[str, tuple[int, int, int]]:
     """Per table: (rows in a, rows only in a, rows only in b), for the tables whose contents differ."""
     con = duckdb.connect(str(path_a), read_only=True)
     con.execute(f"attach '{path_b}' as other (read_only)")
     diffs = {}
     for table in _tables(con):
+        cols = _columns(con, table)
         n = con.execute(f"select count(*) from {table}").fetchone()[0]
-        only_a = con.execute(f"select count(*) from (select * from {table} except all select * from other.{table})").fetchone()[0]
-        only_b = con.execute(f"select count(*) from (select * from other.{table} except all select * from {table})").fetchone()[0]
+        a = f"select {cols} from {table}"
+        b = f"select {cols} from other.{table}"
+        only_a = con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]
+        only_b = con.execute(f"select count(*) from ({b} except all {a})").fetchone()[0]
         if only_a or only_b:
             diffs[table] = (n, only_a, only_b)
     con.close()
