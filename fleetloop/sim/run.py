@@ -9,7 +9,6 @@ import multiprocessing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +18,9 @@ from fleetloop.sim import faults
 from fleetloop.sim.config import SimConfig, SimResult
 from fleetloop.sim.fleet import (BASE_RATES_PER_DRIVING_HOUR, JAM_WINDOW_S, SITE_JAMS_PER_SITE_HOUR,
                                  VERSION_FACTORS, FleetPlan, event_rates, plan_fleet, rng_for)
-from fleetloop.sim.vehicle_day import DayOutput, iso, simulate_vehicle_day
+from fleetloop.sim.clock import iso
+from fleetloop.sim.signals import DayOutput
+from fleetloop.sim.vehicle_day import simulate_vehicle_day
 from fleetloop.sim.writer import ShardDayWriter, gzip_bytes
 
 TRUTH_DIR = "_truth"
@@ -226,10 +227,3 @@ def _fleet_json(plan: FleetPlan) -> dict:
                       for (s, d), jams in sorted(plan.jams.items(), key=lambda kv: (kv[0][1], kv[0][0]))
                       for j in jams],
     }
-
-
-def rows_per_second(result: SimResult, seconds: float) -> dict[str, float]:
-    return {k: v / seconds for k, v in sorted(result.rows.items())} if seconds > 0 else {}
-
-
-__all__ = ["simulate", "run_shard", "np"]
