@@ -36,7 +36,7 @@ _STAGE, _FULL, _DETAIL = "_ingest_stage", "_ingest_full", "_ingest_detail"
 _MULTI, _XROW = "_ingest_multi", "_ingest_xrow"
 _TEMP_TABLES = (JSON_STAGE, _MULTI, _XROW)
 _TEMP_VIEWS = (_STAGE, _DETAIL, _FULL)
-_KEYS_PER_PASS = 40_000_000  # rows per hash-aggregate pass of the duplicate search (bounds its memory)
+_KEYS_PER_PASS = 100_000_000  # rows per hash-aggregate pass of the duplicate search (DuckDB spills beyond memory_limit)
 
 
 @dataclass(frozen=True)
