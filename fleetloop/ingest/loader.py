@@ -32,10 +32,10 @@ from fleetloop.ingest.staging import (JSON_STAGE, LINES, ParquetGroup, create_js
                                       stage_json)
 from fleetloop.paths import parse_partition, raw_files
 
-_STAGE, _FULL, _DETAIL = "_ingest_stage", "_ingest_full", "_ingest_detail"
+_STAGE, _FULL = "_ingest_stage", "_ingest_full"
 _MULTI, _XROW = "_ingest_multi", "_ingest_xrow"
 _TEMP_TABLES = (JSON_STAGE, _MULTI, _XROW)
-_TEMP_VIEWS = (_STAGE, _DETAIL, _FULL)
+_TEMP_VIEWS = (_STAGE, _FULL)
 _KEYS_PER_PASS = 100_000_000  # rows per hash-aggregate pass of the duplicate search (DuckDB spills beyond memory_limit)
 
 
@@ -89,40 +89,55 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
     return LoadReport(**(asdict(report) | {"seconds": round(time.perf_counter() - started, 3)}))
 
 
+@dataclass
+class _Staged:
+    """What staging found: rows read, file- and row-level reader issues, Parquet groups, JSON files."""
+
+    rows_read: int
+    issues: list[tuple[str, Issue]]
+    groups: list[ParquetGroup]
+    json_files: dict[str, Path]
+
+    @property
+    def rows_staged(self) -> int:
+        return self.rows_read - sum(1 for _, i in self.issues if i.scope == "row")
+
+
+def _stage(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Path) -> _Staged:
+    """Stage every file; ``_FULL`` (with ``_row_json``) and ``_STAGE`` (without) view all staged rows."""
+
+    def rel(p: Path) -> str:
+        return p.relative_to(root).as_posix()
+
+    staged = _Staged(0, [], [], {rel(p): p for p in files if not p.name.endswith(".parquet")})
+    create_json_stage(con, src)
+    for name, path in staged.json_files.items():
+        reader = JsonLines(path, tmp)
+        stage_json(con, src, day, reader, name)
+        staged.rows_read += reader.lines
+        staged.issues += [(name, i) for i in reader.issues]
+    parquet_files = []
+    for path in (p for p in files if p.name.endswith(".parquet")):
+        rows, issue = parquet_rows(path)
+        staged.rows_read += rows
+        if issue:
+            staged.issues.append((rel(path), issue))
+        else:
+            parquet_files.append(path)
+    staged.groups = parquet_groups(con, src, day, parquet_files, root)
+    con.execute(f"create temp view {_FULL} as " + " union all by name ".join(
+        [f"select *, null::varchar as _row_json from {JSON_STAGE}", *(g.select() for g in staged.groups)]))
+    con.execute(f"create temp view {_STAGE} as select * exclude (_row_json) from {_FULL}")
+    return staged
+
+
 def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Path) -> LoadReport:
     con.execute(f"delete from {table_name(src)} where dt = ?", [day])
     for table in (QUARANTINE_TABLE, RECONCILIATION_TABLE):
         con.execute(f"delete from {table} where source = ? and dt = ?", [src.name, day])
     _drop_temp(con)
-
-    def rel(p: Path) -> str:
-        return p.relative_to(root).as_posix()
-
-    issues: list[tuple[str, Issue]] = []
-    rows_read = 0
-    json_files = {rel(p): p for p in files if not p.name.endswith(".parquet")}
-    parquet_files = []
-    create_json_stage(con, src)
-    for name, path in json_files.items():
-        reader = JsonLines(path, tmp)
-        stage_json(con, src, day, reader, name)
-        rows_read += reader.lines
-        issues += [(name, i) for i in reader.issues]
-    for path in (p for p in files if p.name.endswith(".parquet")):
-        rows, issue = parquet_rows(path)
-        rows_read += rows
-        if issue:
-            issues.append((rel(path), issue))
-        else:
-            parquet_files.append(path)
-    groups = parquet_groups(con, src, day, parquet_files, root)
-    parquet = [g.select() for g in groups]
-    con.execute(f"create temp view {_FULL} as " + " union all by name ".join(
-        [f"select *, null::varchar as _row_json from {JSON_STAGE}", *parquet]))
-    con.execute(f"create temp view {_STAGE} as select * exclude (_row_json) from {_FULL}")
-    staged = rows_read - sum(1 for _, i in issues if i.scope == "row")
-
-    _cross_row_rules(con, src, groups, staged)
+    staged = _stage(con, src, day, files, root, tmp)
+    _cross_row_rules(con, src, staged.groups, staged.rows_staged)
     cross = con.execute(f"select count(*) from {_XROW}").fetchone()[0]
     anti = (f" and not exists (select 1 from {_XROW} x where x._source_file = s._source_file "
             f"and x._line_number = s._line_number)") if cross else ""
@@ -131,25 +146,25 @@ def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Pa
     inserted = con.execute(
         f"insert into {table_name(src)} select {cols}, ?::date, _source_file, _line_number, ? "
         f"from {_STAGE} s where _ok{anti}", [day, loaded_at]).fetchone()[0]
-    if inserted + cross < staged:  # some rows failed a row rule: find them (skipped when none did)
+    if inserted + cross < staged.rows_staged:  # some rows failed a row rule: find them (skipped when none did)
         con.execute(
             f"insert into {QUARANTINE_TABLE} select ?, ?, _source_file, _line_number, _raw_text, _reason_code, "
             f"_reason, 'row', ? from {_STAGE} where not _ok", [src.name, day, loaded_at])
-    for file, i in issues:
+    for file, i in staged.issues:
         con.execute(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [src.name, day, file, i.line_number, i.raw_text, i.reason_code, i.reason, i.scope, loaded_at])
     if cross:
-        _quarantine_cross_row(con, src, day, loaded_at, json_files, tmp)
+        _quarantine_cross_row(con, src, day, loaded_at, staged.json_files, tmp)
 
-    rows_loaded = inserted
+    rows_loaded = con.execute(f"select count(*) from {table_name(src)} where dt = ?", [day]).fetchone()[0]
     rows_quarantined, files_quarantined = con.execute(
         f"select count(*) filter (where scope = 'row'), count(distinct source_file) filter (where scope = 'file') "
         f"from {QUARANTINE_TABLE} where source = ? and dt = ?", [src.name, day]).fetchone()
     rows_duplicate = con.execute(f"select count(*) from {_XROW} where _kind = 'duplicate'").fetchone()[0]
     report = LoadReport(
-        source=src.name, day=day, files=len(files), rows_read=rows_read, rows_loaded=rows_loaded,
+        source=src.name, day=day, files=len(files), rows_read=staged.rows_read, rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined, rows_duplicate=rows_duplicate,
-        rows_unaccounted=rows_read - rows_loaded - rows_quarantined - rows_duplicate,
+        rows_unaccounted=staged.rows_read - rows_loaded - rows_quarantined - rows_duplicate,
         files_quarantined=files_quarantined, seconds=0.0,
     )
     con.execute(
