@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -88,7 +89,7 @@ class JsonLines:
             if start < skip:
                 chunk, start = chunk.slice(skip - start), skip
             text, bad = _decode(chunk)
-            numbers = pa.array(range(start + 1, start + 1 + len(chunk)), pa.int64())
+            numbers = pa.array(np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64))
             self.lines = start + len(chunk)
             yield pa.Table.from_arrays([numbers, text, bad], schema=LINE_SCHEMA)
 
