@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from fleetloop.contract import MAX_SPEED_MPS, Field, Source
+from fleetloop.contract import Field, Source
 from fleetloop.ingest.schema import q
 
 # A row whose partition timestamp lies outside its partition day by more than this is clock_skew.
