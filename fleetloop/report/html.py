@@ -114,9 +114,9 @@ def cases(con: duckdb.DuckDBPyConnection) -> str:
     top = top_improved_cases(con)
     queue = _rows(con, """select queue_rank, case_id, vehicle_id, site_id, triggers, severity, priority, action
         from ads.ads_case_queue where dt = (select max(dt) from ads.ads_case_queue) order by queue_rank limit 10""")
-    note = ("The most improved cases of the nightly counterfactual replay: lanes in grey, agents (orange vehicles, "
-            "purple vulnerable road users) along their logged tracks with their box at the first sample, the logged "
-            "ego path in black and the counterfactual solution dashed green; the red dot marks where it departs.")
+    note = ("The most improved cases of the nightly counterfactual replay, over the replay horizon: lanes in grey, "
+            "agents along their logged tracks with their box at their first sample, the logged ego path and the "
+            "counterfactual solution; the red dot marks where the solution departs from the log.")
     figures = [case_figure(r) for r in top] or ["<p>No case was improved: the logged behaviour was best.</p>"]
     return section("Top cases", note, *figures,
                    table(["rank", "case", "vehicle", "site", "triggers", "severity", "priority", "action"],

@@ -110,7 +110,7 @@ def bar_chart(
     """Horizontal bars: (label, value, colour key); value labels formatted with ``fmt``."""
     if not rows:
         return _empty(title, width, 80, "no data")
-    left, top = 150, 28
+    left, top = 12 + 7 * max(len(label) for label, _, _ in rows), 28
     height = top + len(rows) * (bar_h + 6) + 10
     vmax = vmax or _nice_max(max(v for _, v, _ in rows))
     pw = width - left - 70
@@ -177,6 +177,7 @@ def _box_points(x: float, y: float, h: float, length: float, wid: float) -> list
 def bev_plot(
     lanes: Sequence[tuple[Sequence[tuple[float, float]], ...]], tracks: Sequence[Track], title: str,
     width: int = 460, height: int = 320, margin_m: float = 12.0,
+    legend: Sequence[tuple[str, str, str]] = (),
 ) -> str:
     """Bird's-eye view (x east, y north, equal scale) fitted around the focus tracks: lanes given as
     (centerline, left bound, right bound) drawn as grey bands, then tracks and boxes in order."""
@@ -213,6 +214,11 @@ def bev_plot(
         if t.box:
             body.append(f'<polygon points="{" ".join(tx(p) for p in _box_points(*t.box))}" fill="{t.color}" '
                         f'fill-opacity="0.5" stroke="{t.color}"/>')
+    for n, (label, color, dash) in enumerate(legend):
+        y = top + 14 + n * 15
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        body.append(f'<line x1="{width - 150}" y1="{y - 4}" x2="{width - 126}" y2="{y - 4}" stroke="{color}" '
+                    f'stroke-width="3"{dash_attr}/><text x="{width - 120}" y="{y}" fill="#334155">{escape(label)}</text>')
     bar_m = _nice_max((x1 - x0) / 5)
     body.append(f'<line x1="10" y1="{height - 10}" x2="{10 + bar_m * scale:.1f}" y2="{height - 10}" stroke="#111827" '
                 f'stroke-width="2"/><text x="10" y="{height - 14}" fill="#111827">{_fmt(bar_m)} m</text>')
@@ -221,7 +227,7 @@ def bev_plot(
 
 def xy_chart(
     series: dict[str, Sequence[tuple[float, float]]], title: str, x_label: str, y_label: str,
-    width: int = 300, height: int = 200, dashed: Sequence[str] = (),
+    width: int = 300, height: int = 200, dashed: Sequence[str] = (), colors: dict[str, str] | None = None,
 ) -> str:
     """Numeric-x lines (e.g. speed over time), y from zero."""
     pts = [p for s in series.values() for p in s]
@@ -241,7 +247,7 @@ def xy_chart(
             f'<text x="{left - 4}" y="{top + 4}" text-anchor="end" fill="#6b7280">{_fmt(ymax)}</text>',
             f'<text x="{left - 4}" y="{top + ph}" text-anchor="end" fill="#6b7280">0</text>']
     for n, (name, s) in enumerate(series.items()):
-        color = PALETTE[n % len(PALETTE)] if name not in dashed else "#16a34a"
+        color = (colors or {}).get(name, PALETTE[n % len(PALETTE)])
         dash = ' stroke-dasharray="5 3"' if name in dashed else ""
         body.append(f'<polyline points="{" ".join(tx(p) for p in s)}" fill="none" stroke="{color}" stroke-width="2"{dash}/>'
                     f'<text x="{left + pw - 4}" y="{top + 12 + n * 14}" text-anchor="end" fill="{color}">{escape(name)}</text>')
