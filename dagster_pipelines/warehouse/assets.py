@@ -48,7 +48,7 @@ def build_warehouse_assets() -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     )
-    def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def warehouse(context, dbt: DbtCliResource):  # no annotation: a postponed one is not resolvable by Dagster
         run_vars = json.dumps({"run_date": context.partition_key})
         yield from dbt.cli(["build", "--vars", run_vars], context=context).stream()
 
