@@ -1,6 +1,7 @@
-{#- The UTC calendar day of a TIMESTAMPTZ, independent of the session time zone. -#}
+{#- The UTC calendar day of a TIMESTAMPTZ, independent of the session time zone (integer arithmetic on the
+    epoch: several times faster than a time-zone conversion over 10 Hz data). -#}
 {% macro utc_date(ts) -%}
-    ({{ ts }} at time zone 'UTC')::date
+    (date '1970-01-01' + (epoch_us({{ ts }}) // 86400000000)::integer)
 {%- endmacro %}
 
 {#- Seconds between two timestamps as a double. -#}

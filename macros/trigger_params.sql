@@ -9,3 +9,10 @@
     where trigger = '{{ trigger }}'
     group by vehicle_class
 {%- endmacro %}
+
+{#- The loosest value of one trigger parameter over all vehicle classes (agg = min | max): a scan filter that
+    keeps every candidate sample of every class before the exact per-class condition. -#}
+{% macro loosest_param(trigger, parameter, agg) -%}
+    (select {{ agg }}(value) from {{ ref('dwd_trigger_threshold') }}
+     where trigger = '{{ trigger }}' and parameter = '{{ parameter }}')
+{%- endmacro %}

@@ -1,32 +1,16 @@
 -- Maximal runs of pose samples of one vehicle and day with the same drive mode, road type, site, route and
 -- software version (a pose gap longer than pose_max_gap_s also ends a segment): time and distance per mode.
+-- Segment starts are flagged in dwd_pose_sample; a running count numbers them.
 with samples as (
     select * from {{ ref('dwd_pose_sample') }}
     where {{ in_run_period('dt') }}
 ),
 
-flagged as (
-    select
-        *,
-        case
-            when lag(ts) over w is null
-                or {{ seconds_between('lag(ts) over w', 'ts') }} > {{ var('pose_max_gap_s') }}
-                or lag(drive_mode) over w is distinct from drive_mode
-                or lag(road_type) over w is distinct from road_type
-                or lag(site_id) over w is distinct from site_id
-                or lag(route_id) over w is distinct from route_id
-                or lag(version) over w is distinct from version
-            then 1 else 0
-        end as is_segment_start
-    from samples
-    window w as (partition by vehicle_id, dt order by ts)
-),
-
 numbered as (
     select
         *,
-        sum(is_segment_start) over (partition by vehicle_id, dt order by ts rows unbounded preceding) as segment_no
-    from flagged
+        sum(is_segment_start::integer) over (partition by vehicle_id order by ts rows unbounded preceding) as segment_no
+    from samples
 ),
 
 segments as (

@@ -15,18 +15,25 @@ tracks as (
     window t as (partition by vehicle_id, object_id)
 ),
 
+object_ticks as (
+    select distinct vehicle_id, tick from tracks
+),
+
 ego as (
-    select
-        vehicle_id,
-        round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint as tick,
-        x_m,
-        y_m,
-        heading_rad
-    from {{ ref('dwd_pose_sample') }}
-    where {{ around_run_day('ts', 'dt') }}
-        and (vehicle_id, round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint)
-            in (select (vehicle_id, tick) from tracks)
-    qualify row_number() over (partition by vehicle_id, tick order by ts) = 1
+    select p.vehicle_id, p.tick, p.x_m, p.y_m, p.heading_rad
+    from (
+        select
+            vehicle_id,
+            round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint as tick,
+            ts,
+            x_m,
+            y_m,
+            heading_rad
+        from {{ source('ods', 'ods_pose') }}
+        where {{ around_run_day('ts', 'dt') }}
+    ) as p
+    semi join object_ticks as k on k.vehicle_id = p.vehicle_id and k.tick = p.tick
+    qualify row_number() over (partition by p.vehicle_id, p.tick order by p.ts) = 1
 )
 
 select

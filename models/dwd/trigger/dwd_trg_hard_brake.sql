@@ -5,10 +5,19 @@ with params as (
                                      'tier_mild_mps2', 'tier_severe_mps2', 'severity']) }}
 ),
 
+vehicles as (
+    select vehicle_id, vehicle_class, site_id from {{ ref('dwd_vehicle') }}
+),
+
 pose as (
-    select vehicle_id, ts, speed_mps, acc_lon_mps2, coalesce(vehicle_class, '*') as vehicle_class, site_id
-    from {{ ref('dwd_pose_sample') }}
-    where {{ around_run_day('ts', 'dt') }}
+    select p.*, coalesce(v.vehicle_class, '*') as vehicle_class, v.site_id
+    from (
+        select vehicle_id, ts, speed_mps, acc_lon_mps2
+        from {{ source('ods', 'ods_pose') }}
+        where {{ around_run_day('ts', 'dt') }}
+            and acc_lon_mps2 <= {{ loosest_param('hard_brake', 'tier_mild_mps2', 'max') }}
+    ) as p
+    left join vehicles as v on v.vehicle_id = p.vehicle_id
 ),
 
 braking as (

@@ -4,10 +4,19 @@ with params as (
     {{ trigger_params('stuck', ['max_speed_mps', 'max_displacement_m', 'trend_s', 'problem_s', 'severity']) }}
 ),
 
+vehicles as (
+    select vehicle_id, vehicle_class, site_id from {{ ref('dwd_vehicle') }}
+),
+
 pose as (
-    select vehicle_id, ts, x_m, y_m, speed_mps, task_status, coalesce(vehicle_class, '*') as vehicle_class, site_id
-    from {{ ref('dwd_pose_sample') }}
-    where {{ around_run_day('ts', 'dt') }}
+    select p.*, coalesce(v.vehicle_class, '*') as vehicle_class, v.site_id
+    from (
+        select vehicle_id, ts, x_m, y_m, speed_mps, lower(task_status) as task_status
+        from {{ source('ods', 'ods_pose') }}
+        where {{ around_run_day('ts', 'dt') }}
+            and speed_mps < {{ loosest_param('stuck', 'max_speed_mps', 'max') }}
+    ) as p
+    left join vehicles as v on v.vehicle_id = p.vehicle_id
 ),
 
 halted as (

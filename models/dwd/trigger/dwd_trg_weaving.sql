@@ -6,10 +6,20 @@ with params as (
                                   'max_net_heading_rad', 'severity']) }}
 ),
 
+vehicles as (
+    select vehicle_id, vehicle_class, site_id from {{ ref('dwd_vehicle') }}
+),
+
 pose as (
-    select vehicle_id, ts, speed_mps, yaw_rate_rps, heading_rad, coalesce(vehicle_class, '*') as vehicle_class, site_id
-    from {{ ref('dwd_pose_sample') }}
-    where {{ around_run_day('ts', 'dt') }}
+    select p.*, coalesce(v.vehicle_class, '*') as vehicle_class, v.site_id
+    from (
+        select vehicle_id, ts, speed_mps, yaw_rate_rps, heading_rad
+        from {{ source('ods', 'ods_pose') }}
+        where {{ around_run_day('ts', 'dt') }}
+            and speed_mps >= {{ loosest_param('weaving', 'min_speed_mps', 'min') }}
+            and abs(yaw_rate_rps) >= {{ loosest_param('weaving', 'min_swing_rps', 'min') }}
+    ) as p
+    left join vehicles as v on v.vehicle_id = p.vehicle_id
 ),
 
 swings as (
