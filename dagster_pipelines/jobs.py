@@ -13,7 +13,7 @@ def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAss
     """Every materialisable asset and check for one day: raw -> ODS -> dbt -> scorer -> published."""
     return dg.define_asset_job(
         DAILY_JOB,
-        selection=dg.AssetSelection.all(include_sources=False),
+        selection=dg.AssetSelection.all(),
         partitions_def=partitions_def,
         executor_def=dg.in_process_executor,
         description="One day end to end with blocking quality gates; publishes only when every gate passes.",

@@ -19,6 +19,16 @@ DAGSTER_HOME_DEFAULT = PROJECT_DIR / ".dagster_home"
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "step_events": {}}}
 
 
+# One run at a time per DAGSTER_HOME (every run writes the one DuckDB file); no telemetry banner.
+INSTANCE_YAML = """\
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+
 def prepare_environment(workspace: Workspace | None = None) -> Workspace:
     """Point dbt, Dagster and the loaders at one workspace; create its folders; default DAGSTER_HOME."""
     ws = workspace or Workspace.from_env()
@@ -30,6 +40,9 @@ def prepare_environment(workspace: Workspace | None = None) -> Workspace:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     for folder in (ws.landing, warehouse_path().parent, ws.published.parent, ws.reports, Path(os.environ["DAGSTER_HOME"])):
         folder.mkdir(parents=True, exist_ok=True)
+    instance_yaml = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    if not instance_yaml.exists():
+        instance_yaml.write_text(INSTANCE_YAML)
     return ws
 
 
