@@ -27,15 +27,19 @@ SCANNED = ("ods_pose", "ods_planner_debug", "ods_heartbeat", "ods_error_code", "
 
 def build_ods(vehicles: int, day: dt.date, workdir: Path, hours: float) -> Path:
     """Simulate one fleet-day and load it into a fresh ODS DuckDB file."""
-    from fleetloop.ingest import load_partition
+    from fleetloop.ingest import connect, load_partition
     from fleetloop.sim import SimConfig, simulate
 
     landing = workdir / "landing"
-    simulate(SimConfig(vehicles=vehicles, days=1, start=day, seed=7, landing=landing, hours_per_day=hours))
-    path = workdir / "ods.duckdb"
-    with duckdb.connect(str(path)) as con:
+    simulate(SimConfig(vehicles=vehicles, days=1, start=day, seed=7, landing=landing, hours_per_day=hours, workers=2))
+    path = workdir / "fleetloop.duckdb"  # not ods.duckdb: the catalog name would clash with schema ods
+    con = connect(path)
+    try:
         for source in SOURCES:
             load_partition(con, landing, source, day)
+        con.execute("checkpoint")
+    finally:
+        con.close()
     return path
 
 
@@ -57,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--day", type=dt.date.fromisoformat, default=dt.date(2026, 11, 2))
     parser.add_argument("--vehicles", type=int, default=50, help="fleet size when simulating")
     parser.add_argument("--hours", type=float, default=12.0, help="operating hours when simulating")
+    parser.add_argument("--keep", type=Path, help="keep the simulated ODS file here (reuse with --warehouse)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_triggers_") as tmp:
-        path = args.warehouse or build_ods(args.vehicles, args.day, Path(tmp), args.hours)
+        path = args.warehouse or build_ods(args.vehicles, args.day, args.keep or Path(tmp), args.hours)
         figures = measure(path, args.day)
     print(f"reference triggers, day {args.day}:")
     for key, value in figures.items():
