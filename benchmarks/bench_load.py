@@ -82,6 +82,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp/fleetloop_bench_load"))
     ap.add_argument("--reuse", action="store_true", help="reuse an existing simulated landing in --dir")
     ap.add_argument("--keep", action="store_true", help="keep the landing and warehouse afterwards")
+    ap.add_argument("--source", action="append", choices=sorted(SOURCES),
+                    help="load only this source (repeatable; default all) to save disk on a shared machine")
     args = ap.parse_args()
 
     landing, warehouse = args.dir / "landing", args.dir / "warehouse.duckdb"
@@ -104,7 +106,7 @@ def main() -> None:
     with PeakRss() as load_rss:
         con = connect(warehouse, memory_limit=args.memory_limit)
         try:
-            for name in SOURCES:
+            for name in args.source or list(SOURCES):
                 cpu = _cpu()
                 r = load_partition(con, landing, name, DAY)
                 cpu = _cpu() - cpu
