@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import duckdb
 
@@ -29,6 +30,10 @@ def _last_run_gates(day: dt.date) -> list[str]:
 
     from dagster_pipelines.checks.results import run_gate_outcomes
 
+    from fleetloop.ops.runner import DAGSTER_HOME_DEFAULT
+
+    if DAGSTER_HOME_DEFAULT.is_dir():
+        os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME_DEFAULT))
     try:
         instance = dg.DagsterInstance.get()
     except Exception:  # no DAGSTER_HOME: no run history to show
