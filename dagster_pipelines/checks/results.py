@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
@@ -56,3 +59,22 @@ def run_gate_outcomes(instance: dg.DagsterInstance, run_id: str) -> list[GateOut
 def blocking_failures(instance: dg.DagsterInstance, run_id: str) -> list[GateOutcome]:
     """The failed checks of ``run_id`` with ERROR severity: any of them forbids publication."""
     return [g for g in run_gate_outcomes(instance, run_id) if not g.passed and g.severity == "ERROR"]
+
+
+_DBT_LOG = re.compile(r"dbt debug log: (\S+)/dbt\.log")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def dbt_failures(error_text: str, limit: int = 20) -> list[str]:
+    """The failed and errored dbt nodes (tests, unit tests, models) of a failed dbt step, from the
+    ``run_results.json`` beside the dbt log that dagster-dbt names in its error."""
+    match = _DBT_LOG.search(error_text)
+    results = Path(match.group(1)) / "run_results.json" if match else None
+    if results is None or not results.is_file():
+        return []
+    out = []
+    for node in json.loads(results.read_text())["results"]:
+        if node["status"] in ("fail", "error"):
+            message = _ANSI.sub("", node.get("message") or "").strip().splitlines()
+            out.append(f"dbt {node['status']}: {node['unique_id']}" + (f" ({message[0][:160]})" if message else ""))
+    return out[:limit]

@@ -64,7 +64,7 @@ class DayRun:
 
     def explain(self) -> str:
         lines = [g.describe() for g in self.failed_gates]
-        lines += [f"step failed: {s}" for s in self.failed_steps]
+        lines += [f"step failed: {s}" if not s.startswith("dbt ") else f"    {s}" for s in self.failed_steps]
         return "\n".join(lines)
 
 
@@ -136,7 +136,7 @@ def run_days(
 
 
 def _run_day(job, instance, day: dt.date, selection: list | None, tags: dict[str, str] | None) -> DayRun:
-    from dagster_pipelines.checks.results import blocking_failures
+    from dagster_pipelines.checks.results import blocking_failures, dbt_failures
     from dagster_pipelines.publish.assets import PUBLISHED_KEY
 
     started = time.perf_counter()
@@ -148,5 +148,17 @@ def _run_day(job, instance, day: dt.date, selection: list | None, tags: dict[str
     return DayRun(
         day=day, run_id=result.run_id, success=result.success, seconds=time.perf_counter() - started,
         published=PUBLISHED_KEY in materialized, failed_gates=blocking_failures(instance, result.run_id),
-        failed_steps=[e.step_key for e in result.get_step_failure_events()],
+        failed_steps=[
+            line for e in result.get_step_failure_events()
+            for line in [e.step_key, *dbt_failures(_error_text(e.event_specific_data.error))]
+        ],
     )
+
+
+def _error_text(error) -> str:
+    """The message of an error and of its causes."""
+    parts = []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return "\n".join(parts)
