@@ -47,25 +47,55 @@ def simulate(config: SimConfig) -> SimResult:
     landing.mkdir(parents=True, exist_ok=True)
     plan = plan_fleet(config)
     jobs = [(config, d, shard) for d in range(config.days) for shard in range(config.shards)]
-    if config.workers > 1 and len(jobs) > 1:
-        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-            results = list(pool.imap(_run_shard_job, jobs))
-    else:
-        results = [_run_shard_job(job) for job in jobs]
+    truth_dir = landing / TRUTH_DIR
+    truth_dir.mkdir(parents=True, exist_ok=True)
     total = ShardResult()
-    for r in results:
-        total.truth += r.truth
-        total.incidents += r.incidents
-        total.distance += r.distance
-        total.faults += r.faults
-        for k, v in r.rows.items():
-            total.rows[k] = total.rows.get(k, 0) + v
+    # fault labels grow with the data: streamed to the truth file shard by shard, never held whole
+    with _FaultSink(truth_dir / "faults.parquet") as sink:
+        if config.workers > 1 and len(jobs) > 1:
+            with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+                for r in pool.imap(_run_shard_job, jobs):
+                    _collect(total, r, sink)
+        else:
+            for job in jobs:
+                _collect(total, _run_shard_job(job), sink)
     for k, v in _write_fleet_sources(plan).items():
         total.rows[k] = total.rows.get(k, 0) + v
     total.truth += _site_anomaly_truth(plan)
-    truth_dir = landing / TRUTH_DIR
     _write_truth(plan, total, truth_dir)
     return SimResult(landing, truth_dir, config, config.day_list, _vehicles_json(plan), total.rows)
+
+
+def _collect(total: ShardResult, r: ShardResult, sink: "_FaultSink") -> None:
+    total.truth += r.truth
+    total.incidents += r.incidents
+    total.distance += r.distance
+    sink.write(r.faults)
+    for k, v in r.rows.items():
+        total.rows[k] = total.rows.get(k, 0) + v
+
+
+FAULT_COLUMNS = ["source", "dt", "file", "line_number", "fault_class", "expected_handling", "expected_reason_code"]
+FAULT_SCHEMA = pa.schema([("source", pa.string()), ("dt", pa.date32()), ("file", pa.string()),
+                          ("line_number", pa.int64()), ("fault_class", pa.string()),
+                          ("expected_handling", pa.string()), ("expected_reason_code", pa.string())])
+
+
+class _FaultSink:
+    """``faults.parquet`` written one row group per shard-day, rows sorted by file and line."""
+
+    def __init__(self, path: Path):
+        self.writer = pq.ParquetWriter(path, FAULT_SCHEMA)
+
+    def write(self, rows: list[dict]) -> None:
+        rows = sorted(rows, key=lambda r: (r["source"], r["file"], r["line_number"]))
+        self.writer.write_table(pa.table({c: [r[c] for r in rows] for c in FAULT_COLUMNS}, schema=FAULT_SCHEMA))
+
+    def __enter__(self) -> "_FaultSink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.writer.close()
 
 
 def _run_shard_job(job: tuple) -> ShardResult:
@@ -175,7 +205,7 @@ def _ts(values) -> pa.Array:
 
 
 def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
-    truth_dir.mkdir(parents=True, exist_ok=True)
+    """events, incidents, distance and fleet.json (faults.parquet is streamed by ``_FaultSink``)."""
     events = sorted(total.truth, key=lambda r: (r["ts_start"], r["truth_id"]))
     columns = ["truth_id", "trigger", "vehicle_id", "site_id", "ts_start", "ts_end", "tier", "cause",
                "attributes", "vehicle_class", "version"]
@@ -196,10 +226,6 @@ def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
                                                  "route_id", "version", "distance_m", "duration_s"])
     dist = dist.sort_values(["dt", "vehicle_id", "drive_mode", "road_type"], kind="stable").reset_index(drop=True)
     pq.write_table(pa.Table.from_pandas(dist, preserve_index=False), truth_dir / "distance.parquet")
-    fl = pd.DataFrame(total.faults, columns=["source", "dt", "file", "line_number", "fault_class",
-                                             "expected_handling", "expected_reason_code"])
-    fl = fl.sort_values(["dt", "source", "file", "line_number"], kind="stable").reset_index(drop=True)
-    pq.write_table(pa.Table.from_pandas(fl, preserve_index=False), truth_dir / "faults.parquet")
     (truth_dir / "fleet.json").write_text(json.dumps(_fleet_json(plan), indent=1, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
 
