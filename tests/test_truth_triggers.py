@@ -1,6 +1,7 @@
 """Every trigger against the simulator's ground truth, for both the dbt warehouse (``dwd.dwd_event``) and
 the Python reference: precision and recall >= 0.95 (match by vehicle, or site for site_anomaly, and
-overlapping window), and the tiers of matched hard brakes and stuck events agree with the truth."""
+overlapping window), and the tiers of matched hard brakes and stuck events agree with the truth. Cases:
+a hard brake caused by a phantom obstacle asks for raw upload; cut-ins and crossings go to the scorer."""
 
 import json
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from fleetloop.definitions import triggers
+from fleetloop.triggers.cases import build_cases, perception_suspect
 from fleetloop.triggers.matching import match_events
 from fleetloop.triggers.reference import detect_events
 
@@ -69,3 +71,33 @@ def test_tiers_agree_with_truth(request, truth_events, implementation, trigger):
     agree = (pairs["found_tier"] == pairs["tier"]).mean()
     assert agree >= MIN_SCORE, pairs.loc[pairs["found_tier"] != pairs["tier"],
                                          ["vehicle_id", "ts_start", "found_tier", "tier"]].head(10).to_string()
+
+
+@pytest.fixture(scope="module")
+def truth_brakes(truth_events) -> pd.DataFrame:
+    t = truth_events[truth_events["trigger"] == "hard_brake"]
+    return t.assign(phantom=t["cause"] == "phantom_obstacle")[["vehicle_id", "ts_start", "ts_end", "phantom"]]
+
+
+@pytest.fixture(scope="module")
+def dbt_cases(dbt_warehouse) -> pd.DataFrame:
+    with duckdb.connect(str(dbt_warehouse), read_only=True) as con:
+        return con.execute("select vehicle_id, ts_start, ts_end, perception_suspect from dwd.dwd_case").df()
+
+
+@pytest.fixture(scope="module")
+def reference_cases(ods_warehouse, reference_events) -> pd.DataFrame:
+    cases = build_cases(reference_events)
+    with ods_warehouse.connect() as con:
+        return cases.assign(perception_suspect=perception_suspect(con, cases).to_numpy())
+
+
+@pytest.mark.parametrize("implementation", ["dbt", "reference"])
+def test_phantom_brakes_route_to_raw_upload(request, truth_brakes, implementation):
+    cases = utc_us(request.getfixturevalue(f"{implementation}_cases"))
+    m = truth_brakes.merge(cases, on="vehicle_id", suffixes=("", "_case"))
+    m = m[(m["ts_start"] >= m["ts_start_case"]) & (m["ts_end"] <= m["ts_end_case"])]
+    assert len(m) >= MIN_SCORE * len(truth_brakes) and m["phantom"].any() and (~m["phantom"]).any()
+    recall = m.loc[m["phantom"], "perception_suspect"].mean()
+    precision = m.loc[m["perception_suspect"], "phantom"].mean()
+    assert recall >= MIN_SCORE and precision >= MIN_SCORE, pd.crosstab(m["phantom"], m["perception_suspect"])
