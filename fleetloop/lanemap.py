@@ -68,6 +68,17 @@ class LaneMap:
             best[better], best_lane[better] = d[better], i
         return best, best_lane
 
+    def nearest_lane(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Index into ``lanes`` of the lane whose centreline is nearest to each point (KD-tree over the
+        centrelines resampled every metre; fast enough for millions of points)."""
+        lane_idx, tree = _lane_index(self)
+        _, nearest = tree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        return lane_idx[nearest]
+
+    def road_type_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Road type of the nearest lane for each point."""
+        return np.array([lane.road_type for lane in self.lanes])[self.nearest_lane(x, y)]
+
     def on_drivable_area(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """True where a point lies within half a lane width of some lane centreline."""
         d, idx = self.lateral_offset(x, y)
@@ -77,6 +88,26 @@ class LaneMap:
     def to_wgs84(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Site-frame metres to (lat, lon) degrees (local equirectangular projection)."""
         return to_wgs84(self.origin_lat, self.origin_lon, x, y)
+
+
+_INDEX_CACHE: dict[str, tuple] = {}
+
+
+def _lane_index(lane_map: LaneMap):
+    """(lane index per point, cKDTree) over every lane's centreline resampled at <= 1 m."""
+    if lane_map.site_id not in _INDEX_CACHE:
+        from scipy.spatial import cKDTree
+
+        points, owner = [], []
+        for i, lane in enumerate(lane_map.lanes):
+            c = lane.centerline
+            seg = np.linalg.norm(np.diff(c, axis=0), axis=1)
+            s = np.concatenate([[0.0], np.cumsum(seg)])
+            u = np.linspace(0.0, s[-1], max(2, int(np.ceil(s[-1])) + 1))
+            points.append(np.column_stack([np.interp(u, s, c[:, 0]), np.interp(u, s, c[:, 1])]))
+            owner.append(np.full(u.size, i))
+        _INDEX_CACHE[lane_map.site_id] = (np.concatenate(owner), cKDTree(np.vstack(points)))
+    return _INDEX_CACHE[lane_map.site_id]
 
 
 def to_wgs84(origin_lat: float, origin_lon: float, x, y):

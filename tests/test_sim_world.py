@@ -40,6 +40,8 @@ def test_route_path_lies_on_the_lane_map_with_its_road_types():
         got = [lane_map.lanes[i].lane_id for i in lane_idx]
         assert got == [route.lane_id(int(p)) for p in prim]
         assert all(lane_map.lanes[i].road_type == route.road_types[p] for i, p in zip(lane_idx, prim))
+        assert (lane_map.nearest_lane(x, y) == lane_idx).all()
+        assert list(lane_map.road_type_at(x, y)) == [route.road_types[p] for p in prim]
 
 
 def test_unknown_site_is_a_clear_error():

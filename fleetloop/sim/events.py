@@ -37,13 +37,14 @@ class EventsMixin:
                  "hard": (hb["acc_threshold_mps2"] + hb["tier_severe_mps2"]) / 2,
                  "severe": max(hb["tier_severe_mps2"] - 0.8, -float(self.cls["max_dec_mps2"]) + 0.1)}
         v = self.kin.cruise_mps
+        d_min = int(np.ceil(hb["min_duration_s"] * HZ)) + 2  # braking samples, with a margin
         jobs = ([("phantom_obstacle", (0.3, 0.45, 0.25))] * self.count("hard_brake_phantom")
                 + [("other", (0.4, 0.45, 0.15))] * self.count("hard_brake_other"))
         for cause, p in jobs:
             tier = str(self.rng.choice(["mild", "hard", "severe"], p=p))
             acc = tiers[tier]
-            d = int(min(self.rng.integers(6, 13), np.floor((v - 0.8) / -acc * HZ)))
-            if d < 5:
+            d = int(min(self.rng.integers(d_min + 1, d_min + 8), np.floor((v - 0.8) / -acc * HZ)))
+            if d < d_min:
                 continue
             v1 = v + acc * d / HZ
             rec = ramp(v1, v, self.kin.accel_mps2)
@@ -74,8 +75,6 @@ class EventsMixin:
                     self.tl.knot(k, speed)
                 self.tl.occupy(t, t + down + hold + up)
                 self.brakes.append({"t": t, "stuck": tier, "end": t + down + hold + up})
-
-    # ---- kinematics ----------------------------------------------------------------------------
 
     def place_shape_events(self) -> None:
         wv = trigger_params("weaving", self.vehicle.vehicle_class)
@@ -296,5 +295,3 @@ class EventsMixin:
         for t, code, module in sorted(self.codes):
             self.records["error_code"].append({"ts": iso(self.ms(t)), "vehicle_id": self.vehicle.vehicle_id,
                                                "code": code, "module": module, "severity": severity[code]})
-
-    # ---- outputs -------------------------------------------------------------------------------

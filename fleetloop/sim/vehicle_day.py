@@ -88,7 +88,7 @@ class _Day(EventsMixin, SignalsMixin):
         self.windows.append((a - CASE_MARGIN, b + CASE_MARGIN))
         return truth_id
 
-    # ---- speed events (change the profile) -----------------------------------------------------
+    # ---- kinematics ------------------------------------------------------------------------------
 
     def integrate(self) -> None:
         tl = self.tl
@@ -115,9 +115,6 @@ class _Day(EventsMixin, SignalsMixin):
     def on_straight(self, t: int, length: int, margin: int) -> bool:
         a, b = self.idx(t - margin), self.idx(t + length + margin)
         return a >= 0 and b < self.n and self.prim[a] == self.prim[b] and self.prim[a] % 2 == 0
-
-    # ---- events that leave the speed alone -----------------------------------------------------
-
 
 def simulate_vehicle_day(plan: FleetPlan, vehicle: Vehicle, day_index: int) -> DayOutput:
     """One vehicle-day, deterministic in (seed, vehicle, day)."""
