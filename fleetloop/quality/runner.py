@@ -52,10 +52,9 @@ def _vehicle_class_limits() -> str:
 JOINS = {"vehicle_class_limits": _vehicle_class_limits}
 
 
-def _base_sql(table: str, meta: dict, where: str | None, as_text: list[str]) -> str:
+def _base_sql(table: str, meta: dict, where: str | None) -> str:
     derived = meta.get("derived_columns", {})
-    star = f"t.* replace ({', '.join(f'{c}::varchar as {c}' for c in as_text)})" if as_text else "t.*"
-    select = ", ".join([star] + [f"{expr} as {name}" for name, expr in derived.items()])
+    select = ", ".join(["t.*"] + [f"{expr} as {name}" for name, expr in derived.items()])
     joins = " ".join(f"left join ({JOINS[j]()}) using (vehicle_id)" for j in meta.get("joins", []))
     return f"select {select} from {table} t {joins} where {where or 'true'}"
 
@@ -105,13 +104,15 @@ def validate_table(con, table: str, suite_name: str, where: str | None = None,
     suite = load_suite(suite_name)
     meta = suite.get("meta", {}).get("fleetloop", {})
     actual = _column_types(con, table)
-    # List cells make GX slow on every expectation: GX sees them as text (types are checked on the table).
-    base = _base_sql(table, meta, where, [name for name, kind in actual.items() if kind.endswith("]")])
+    base = _base_sql(table, meta, where)
     (rows,), = con.execute(f"select count(*) from ({base})").fetchall()
     sampled = rows > sample_rows
     # Bernoulli sampling: a reservoir sample of DuckDB is several times slower on large partitions.
     sample_clause = f" using sample {100.0 * sample_rows / rows:.6f} percent (bernoulli, 42)" if sampled else ""
-    df = con.execute(f"select * from ({base}){sample_clause}").df()
+    # List cells make GX slow on every expectation: GX sees them as text (types are checked on the table).
+    as_text = [f'"{name}"::varchar as "{name}"' for name, kind in actual.items() if kind.endswith("]")]
+    star = f"* replace ({', '.join(as_text)})" if as_text else "*"
+    df = con.execute(f"select {star} from ({base}){sample_clause}").df()
     failures = _type_failures(actual, meta.get("column_types", {}))
     checks = [(e["type"], e["kwargs"]) for e in suite["expectations"]]
     whole = [i for i, (kind, _) in enumerate(checks) if sampled and sql_checks.supported(kind)]
