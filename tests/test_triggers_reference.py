@@ -163,12 +163,16 @@ def test_cases_merge_per_vehicle_and_ids_match_sql_md5(ods, events):
     assert cases["case_id"].is_unique
 
 
-def test_perception_suspect_by_error_code(ods, events):
+def test_perception_suspect_by_error_code_needs_a_hard_brake(ods, events):
     cases = build_cases(events)
     flags = dict(zip(cases["case_id"], perception_suspect(ods, cases)))
     v1_morning = cases[(cases["vehicle_id"] == "V1") & (cases["triggers"].apply(lambda t: "error_burst" in t))]
-    assert flags[v1_morning["case_id"].iloc[0]]
-    assert not flags[cases[cases["vehicle_id"] == "V2"]["case_id"].iloc[0]]
+    assert v1_morning["triggers"].iloc[0] == ["error_burst", "hard_brake"] and flags[v1_morning["case_id"].iloc[0]]
+    assert not flags[cases[cases["vehicle_id"] == "V2"]["case_id"].iloc[0]]  # hard brake, no perception evidence
+    without_brake = events[~((events["vehicle_id"] == "V1") & (events["trigger"] == "hard_brake"))]
+    cases = build_cases(without_brake)
+    burst = cases[cases["triggers"].apply(lambda t: "error_burst" in t)]
+    assert not perception_suspect(ods, burst).any()  # perception codes alone do not route to raw upload
 
 
 def objects(vehicle_id, start, n, x_m, confidence, object_id):

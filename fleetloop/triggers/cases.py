@@ -38,8 +38,9 @@ def build_cases(events: pd.DataFrame, pre_s: float | None = None, post_s: float 
 
 
 def perception_suspect(con, cases: pd.DataFrame) -> pd.Series:
-    """Per case: a hard_brake with a phantom-looking object (track living < 1 s or confidence < 0.5,
-    within 30 m ahead of the ego) or a perception error code inside the window."""
+    """Per case: a hard_brake, and inside the window a phantom-looking object (track living < 1 s or
+    confidence < 0.5, within 30 m ahead of the ego) or a perception error code. (The brief's sentence also
+    parses as "(hard_brake and phantom) or perception code"; this reading is the warehouse's.)"""
     if cases.empty:
         return pd.Series([], dtype=bool)
     windows = cases[["case_id", "vehicle_id", "ts_start", "ts_end"]]
@@ -66,4 +67,4 @@ def perception_suspect(con, cases: pd.DataFrame) -> pd.Series:
         np.hypot(dx, dy) <= PHANTOM_AHEAD_M)
     phantom_cases = set(objects.loc[phantom, "case_id"])
     braked = cases["triggers"].apply(lambda t: "hard_brake" in t)
-    return (cases["case_id"].isin(coded) | (braked & cases["case_id"].isin(phantom_cases))).rename("perception_suspect")
+    return (braked & (cases["case_id"].isin(coded) | cases["case_id"].isin(phantom_cases))).rename("perception_suspect")
