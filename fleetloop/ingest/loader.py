@@ -1,6 +1,6 @@
 """Load one source and day from the landing into ODS, losslessly, inside DuckDB.
 
-Steps, all in one transaction (so a reload replaces the day atomically):
+Steps (2 to 4 in one transaction, so a reload replaces the day atomically):
 
 1. stage (``fleetloop.ingest.staging``): every row typed and given its first failing row rule or ok.
 2. cross-row rules among the valid rows: keys seen more than once are found from the key columns alone;
@@ -77,13 +77,18 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
     con.execute("set TimeZone = 'UTC'")
     ensure_ods_schema(con)
     with tempfile.TemporaryDirectory(prefix="fleetloop-ingest-", dir=scratch) as tmp:
-        con.execute("begin transaction")
         try:
-            report = _load(con, src, d, files, root, Path(tmp))
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+            # Staging fills temporary tables in auto-commit mode: committed temporary data can spill to
+            # disk under memory_limit, transaction-local appends cannot.
+            _drop_temp(con)
+            staged = _stage(con, src, d, files, root, Path(tmp))
+            con.execute("begin transaction")
+            try:
+                report = _load(con, src, d, staged, Path(tmp))
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
         finally:
             _drop_temp(con)
     return LoadReport(**(asdict(report) | {"seconds": round(time.perf_counter() - started, 3)}))
@@ -93,6 +98,7 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
 class _Staged:
     """What staging found: rows read, file- and row-level reader issues, Parquet groups, JSON files."""
 
+    files: int
     rows_read: int
     issues: list[tuple[str, Issue]]
     groups: list[ParquetGroup]
@@ -109,7 +115,7 @@ def _stage(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: P
     def rel(p: Path) -> str:
         return p.relative_to(root).as_posix()
 
-    staged = _Staged(0, [], [], {rel(p): p for p in files if not p.name.endswith(".parquet")})
+    staged = _Staged(len(files), 0, [], [], {rel(p): p for p in files if not p.name.endswith(".parquet")})
     create_json_stage(con, src)
     for name, path in staged.json_files.items():
         reader = JsonLines(path, tmp)
@@ -131,12 +137,11 @@ def _stage(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: P
     return staged
 
 
-def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Path) -> LoadReport:
+def _load(con, src: Source, day: dt.date, staged: "_Staged", tmp: Path) -> LoadReport:
+    """Replace the day in ODS with the staged rows (inside the caller's transaction)."""
     con.execute(f"delete from {table_name(src)} where dt = ?", [day])
     for table in (QUARANTINE_TABLE, RECONCILIATION_TABLE):
         con.execute(f"delete from {table} where source = ? and dt = ?", [src.name, day])
-    _drop_temp(con)
-    staged = _stage(con, src, day, files, root, tmp)
     _cross_row_rules(con, src, staged.groups, staged.rows_staged)
     cross = con.execute(f"select count(*) from {_XROW}").fetchone()[0]
     anti = (f" and not exists (select 1 from {_XROW} x where x._source_file = s._source_file "
@@ -162,7 +167,7 @@ def _load(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Pa
         f"from {QUARANTINE_TABLE} where source = ? and dt = ?", [src.name, day]).fetchone()
     rows_duplicate = con.execute(f"select count(*) from {_XROW} where _kind = 'duplicate'").fetchone()[0]
     report = LoadReport(
-        source=src.name, day=day, files=len(files), rows_read=staged.rows_read, rows_loaded=rows_loaded,
+        source=src.name, day=day, files=staged.files, rows_read=staged.rows_read, rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined, rows_duplicate=rows_duplicate,
         rows_unaccounted=staged.rows_read - rows_loaded - rows_quarantined - rows_duplicate,
         files_quarantined=files_quarantined, seconds=0.0,
