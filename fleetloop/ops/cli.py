@@ -59,11 +59,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from fleetloop.ops.demo import DemoConfig
+
+    default = DemoConfig()
     p = sub.add_parser("demo", help="simulate the default fleet, run every day with its gates, publish, report")
-    p.add_argument("--vehicles", type=int, default=12)
-    p.add_argument("--days", type=int, default=2)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--hours-per-day", type=float, default=6.0, help="operating hours simulated per day")
+    p.add_argument("--vehicles", type=int, default=default.vehicles)
+    p.add_argument("--days", type=int, default=default.days)
+    p.add_argument("--seed", type=int, default=default.seed)
+    p.add_argument("--hours-per-day", type=float, default=default.hours_per_day, help="operating hours per day")
     p.add_argument("--start", type=_day, default=None, help="first day (default: DAYS days before today, UTC)")
     p.set_defaults(func=cmd_demo)
 

@@ -4,9 +4,12 @@ publish, print the overview and write the HTML report."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from fleetloop.contract import SOURCES
 from fleetloop.ops.overview import overview_text
 from fleetloop.ops.runner import prepare_environment, run_days
 
@@ -18,7 +21,7 @@ class DemoConfig:
     vehicles: int = 12
     days: int = 2
     seed: int = 7
-    hours_per_day: float = 6.0
+    hours_per_day: float = 4.0
     start: dt.date | None = None  # default: the last ``days`` complete UTC days
 
     def day_list(self) -> list[dt.date]:
@@ -36,6 +39,17 @@ class Clock:
         print(f"[{time.perf_counter() - self.t0:6.1f} s] {message}", flush=True)
 
 
+def clear_simulated_days(landing: Path, days: list[dt.date]) -> None:
+    """Remove the demo days from a simulated landing (so a re-run leaves no stale files); refuse to touch
+    a landing that holds files for those days but was not written by the simulator."""
+    folders = [p for name in SOURCES for day in days if (p := landing / name / f"dt={day.isoformat()}").is_dir()]
+    if folders and not (landing / "_truth" / "fleet.json").is_file():
+        raise ValueError(f"{landing} holds non-simulated files for {days[0]}..{days[-1]}; "
+                         "set FLEETLOOP_HOME to another folder for the demo")
+    for folder in folders:
+        shutil.rmtree(folder)
+
+
 def run_demo(cfg: DemoConfig) -> int:
     from fleetloop.report.html import write_report
     from fleetloop.sim import SimConfig, simulate
@@ -45,6 +59,7 @@ def run_demo(cfg: DemoConfig) -> int:
     days = cfg.day_list()
     clock(f"simulating {cfg.vehicles} vehicles x {cfg.days} days x {cfg.hours_per_day:g} h ({days[0]} .. {days[-1]}, "
           f"seed {cfg.seed}) into {ws.landing}")
+    clear_simulated_days(ws.landing, days)
     sim = simulate(SimConfig(vehicles=cfg.vehicles, days=cfg.days, start=days[0], seed=cfg.seed,
                              hours_per_day=cfg.hours_per_day, landing=ws.landing, workers=2))
     clock(f"simulated {sum(sim.rows.values()):,} raw rows: "

@@ -33,7 +33,10 @@ def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 
 def _fmt_rate(v: float | None, lo: float | None, hi: float | None) -> str:
-    return "n/a" if v is None else f"{v:.3g}" + (f"  [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else "")
+    if v is None:
+        return "n/a"
+    text = f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+    return text + (f"  [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else "")
 
 
 def kpi_cards(fleet: list[dict], scorer: list[dict]) -> str:
