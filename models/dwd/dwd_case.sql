@@ -14,7 +14,7 @@ events as (
     left join {{ ref('dwd_vehicle') }} as v on v.vehicle_id = e.vehicle_id
     where e.vehicle_id is not null
         and e.trigger != 'site_anomaly'
-        {%- if var('run_date') %}
+        {%- if run_date() %}
         and e.dt between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1
         {%- endif %}
 ),
