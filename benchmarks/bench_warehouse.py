@@ -35,13 +35,17 @@ DAY = dt.date(2026, 11, 2)
 
 
 def make_day(workdir: Path, vehicles: int, hours: float, seed: int) -> Path:
-    """Simulate one fleet-day and load it into an ODS DuckDB file; return the file."""
+    """Simulate one fleet-day and load it into an ODS DuckDB file; return the file (kept in --workdir and
+    reused by a later run with the same workdir)."""
     landing = workdir / "landing"
+    path = workdir / "ods" / "fleetloop.duckdb"
+    if path.exists():
+        print(f"  fleet-day: reusing {path}", flush=True)
+        return path
     t0 = time.perf_counter()
     simulate(SimConfig(vehicles=vehicles, days=1, start=DAY, seed=seed, landing=landing, hours_per_day=hours,
                        workers=os.cpu_count() or 2))
     t1 = time.perf_counter()
-    path = workdir / "ods" / "fleetloop.duckdb"
     path.parent.mkdir(parents=True, exist_ok=True)
     con = connect(path, temp_directory=workdir / "spill")
     try:
