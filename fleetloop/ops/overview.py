@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections.abc import Sequence
 
 import duckdb
 
 from fleetloop.publish import connect_published
-
-
-def _cell(v: object) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    if isinstance(v, dt.datetime):
-        return v.strftime("%H:%M:%S")
-    if isinstance(v, (list, tuple)):
-        return ",".join(map(str, v))
-    return str(v)
+from fleetloop.report.page import plain
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None) -> str:
     """Rows as aligned text, dropping trailing columns that do not fit ``width``."""
     width = width or max(100, shutil.get_terminal_size((120, 40)).columns)
-    cells = [[_cell(v) for v in r] for r in rows]
+    cells = [[plain(v) for v in r] for r in rows]
     widths = [min(30, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
     keep, used = 0, 0
     for w in widths:
@@ -70,7 +56,7 @@ def fleet_section(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple
         ("hard brakes / stuck / offline", lambda d: f"{d['n_hard_brake']} / {d['n_stuck']} / {d['n_offline']}"),
         ("cases (raw upload)", lambda d: f"{d['n_cases']} ({d['n_cases_raw_upload']})"),
     ]
-    return ["metric", *(str(d["dt"]) for d in days)], [(name, *(_cell(f(d)) for d in days)) for name, f in metrics]
+    return ["metric", *(str(d["dt"]) for d in days)], [(name, *(plain(f(d)) for d in days)) for name, f in metrics]
 
 
 SECTIONS = (

@@ -35,18 +35,24 @@ def section(title: str, note: str, *parts: str) -> str:
             + '<div class="grid">' + "".join(parts) + "</div></section>")
 
 
-def cell(v: object) -> str:
+def plain(v: object) -> str:
+    """A value as short text: 3 significant digits below 1000, thousands separators above."""
     if v is None:
-        return "&ndash;"
+        return "-"
     if isinstance(v, bool):
-        return '<span class="bad">yes</span>' if v else "no"
+        return "yes" if v else "no"
     if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    if isinstance(v, (dt.datetime,)):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, dt.datetime):
         return v.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, (list, tuple)):
-        return escape(", ".join(map(str, v)))
-    return escape(str(v))
+        return ", ".join(map(str, v))
+    return str(v)
+
+
+def cell(v: object) -> str:
+    """A value as HTML table cell content (a true flag in red)."""
+    return '<span class="bad">yes</span>' if v is True else escape(plain(v))
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
