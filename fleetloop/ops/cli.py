@@ -16,7 +16,7 @@ def _day(text: str) -> dt.date:
 
 
 def _exit_code(runs) -> int:
-    return 0 if runs and all(r.success for r in runs) else 1
+    return 0 if runs and all(r.ok for r in runs) else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:

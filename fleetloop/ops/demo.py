@@ -65,7 +65,7 @@ def run_demo(cfg: DemoConfig) -> int:
     clock(f"simulated {sum(sim.rows.values()):,} raw rows: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(sim.rows.items(), key=lambda kv: -kv[1])[:4]))
     runs = run_days(days, tags={"fleetloop/trigger": "demo"}, progress=clock)
-    failed = [r for r in runs if not r.success]
+    failed = [r for r in runs if not r.ok]
     if failed:
         clock(f"{len(failed)} day(s) failed their gates; the last good publication (if any) stays in place. "
               f"See `fleetloop status --day {failed[0].day}`.")

@@ -58,9 +58,15 @@ class DayRun:
     published: bool
     failed_gates: list = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    deferred: bool = False  # publication refused only for a day that a later run of the batch rebuilt
+
+    @property
+    def ok(self) -> bool:
+        return self.success or self.deferred
 
     def summary(self) -> str:
-        state = "ok, published" if self.published else ("ok" if self.success else "FAILED, not published")
+        state = ("ok, published" if self.published else "ok" if self.success
+                 else "ok, publication deferred to a later day of this batch" if self.deferred else "FAILED, not published")
         return f"{self.day}  {state}  ({self.seconds:.1f} s, run {self.run_id[:8]})"
 
     def explain(self) -> str:
@@ -136,9 +142,20 @@ def run_days(
             progress(f"      {out[-1].summary()}")
             if not out[-1].success:
                 progress(out[-1].explain())
+        _mark_deferred(out)
         return out
     finally:
         logging.getLogger(STEP_LOGGER).removeHandler(handler)
+
+
+def _mark_deferred(runs: list[DayRun]) -> None:
+    """A day whose only failure is the refused publication (another day was reloaded but not yet gated,
+    e.g. after a killed run) is fine when a later run of the batch rebuilt that day and published."""
+    for i, run in enumerate(runs):
+        later = runs[i + 1:]
+        if (not run.success and not run.failed_gates and run.failed_steps == ["published_warehouse"]
+                and any(r.published for r in later)):
+            run.deferred = True
 
 
 def _run_day(job, instance, day: dt.date, selection: list | None, tags: dict[str, str] | None) -> DayRun:
