@@ -18,22 +18,23 @@ class GateFailedError(RuntimeError):
     """A quality gate of this run failed: publication refused."""
 
 
-def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: str) -> float:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day]), limit=1
-    ).records
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey, day: str, observations: bool = False) -> float:
+    flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day])
+    fetch = instance.fetch_observations if observations else instance.fetch_materializations
+    records = fetch(flt, limit=1).records
     return records[0].timestamp if records else 0.0
 
 
-def unpublished_days(
+def ungated_days(
     instance: dg.DagsterInstance, ods_keys: Sequence[dg.AssetKey], days: Sequence[str], current: str
 ) -> list[str]:
-    """Days in the working file whose ODS was reloaded after their last publication (a run that failed
-    its gates or died): publishing now would expose them half-built."""
-    return [
-        day for day in days
-        if day != current and max(_latest(instance, k, day) for k in ods_keys) > _latest(instance, PUBLISHED_KEY, day)
-    ]
+    """Days in the working file whose ODS was reloaded after the last run of that day that passed every
+    gate (a run that failed a gate or died midway): publishing now would expose them half-built."""
+    def gated_at(day: str) -> float:
+        return max(_latest(instance, PUBLISHED_KEY, day), _latest(instance, PUBLISHED_KEY, day, observations=True))
+
+    return [day for day in days
+            if day != current and max(_latest(instance, k, day) for k in ods_keys) > gated_at(day)]
 
 
 def build_published_asset(
@@ -58,9 +59,12 @@ def build_published_asset(
             raise GateFailedError(
                 "not publishing: failed gates " + ", ".join(f"{g.asset}::{g.check}" for g in failed)
             )
+        # this day passed its gates: recorded first, so that a refusal below still counts the day as gated
+        context.log_event(dg.AssetObservation(asset_key=PUBLISHED_KEY, partition=context.partition_key,
+                                              metadata={"gates": "passed", "run_id": context.run_id}))
         with working_connection() as con:
             days = [str(r[0]) for r in con.execute("select distinct dt from ods.ods_reconciliation").fetchall()]
-        dirty = unpublished_days(context.instance, ods_keys, days, context.partition_key) if ods_keys else []
+        dirty = ungated_days(context.instance, ods_keys, days, context.partition_key) if ods_keys else []
         if dirty:
             raise GateFailedError(
                 f"not publishing: day(s) {', '.join(sorted(dirty))} were reloaded but never passed their gates; "

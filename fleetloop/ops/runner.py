@@ -58,6 +58,7 @@ class DayRun:
     published: bool
     failed_gates: list = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    failure_details: list[str] = field(default_factory=list)  # why: the error, failed dbt nodes
     deferred: bool = False  # publication refused only for a day that a later run of the batch rebuilt
 
     @property
@@ -71,7 +72,8 @@ class DayRun:
 
     def explain(self) -> str:
         lines = [g.describe() for g in self.failed_gates]
-        lines += [f"step failed: {s}" if not s.startswith("dbt ") else f"    {s}" for s in self.failed_steps]
+        lines += [f"step failed: {s}" for s in self.failed_steps]
+        lines += [f"    {d}" for d in self.failure_details]
         return "\n".join(lines)
 
 
@@ -143,6 +145,9 @@ def run_days(
             if not out[-1].success:
                 progress(out[-1].explain())
         _mark_deferred(out)
+        for run in out:
+            if run.deferred:
+                progress(f"      {run.summary()} (another day of the batch had to be rebuilt first)")
         return out
     finally:
         logging.getLogger(STEP_LOGGER).removeHandler(handler)
@@ -167,15 +172,24 @@ def _run_day(job, instance, day: dt.date, selection: list | None, tags: dict[str
         run_config=RUN_CONFIG, instance=instance, partition_key=day.isoformat(), raise_on_error=False,
         asset_selection=selection, tags={"fleetloop/trigger": "cli", **(tags or {})},
     )
+    failures = result.get_step_failure_events()
     materialized = {e.event_specific_data.materialization.asset_key for e in result.get_asset_materialization_events()}
     return DayRun(
         day=day, run_id=result.run_id, success=result.success, seconds=time.perf_counter() - started,
         published=PUBLISHED_KEY in materialized, failed_gates=blocking_failures(instance, result.run_id),
-        failed_steps=[
-            line for e in result.get_step_failure_events()
-            for line in [e.step_key, *dbt_failures(_error_text(e.event_specific_data.error))]
+        failed_steps=[e.step_key for e in failures],
+        failure_details=[
+            line for e in failures
+            for line in [_headline(e.event_specific_data.error), *dbt_failures(_error_text(e.event_specific_data.error))]
         ],
     )
+
+
+def _headline(error) -> str:
+    """The innermost error's first line (the user's exception, not Dagster's wrapper)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[0][:300]
 
 
 def _error_text(error) -> str:
