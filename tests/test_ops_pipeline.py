@@ -199,3 +199,22 @@ def test_overview_and_report_from_the_published_file(two_days, ops_home, sim_fle
         con.close()
     if improved:
         assert "counterfactual ego" in html and "logged ego" in html
+
+
+def test_a_day_reloaded_without_its_gates_blocks_publication_until_rerun(two_days, ops_home, sim_fleet):
+    from fleetloop.ops.runner import run_days
+
+    first, second = sim_fleet.days
+    registry = dg.AssetKey(["ods", "ods_vehicle_registry"])
+    published = dg.AssetKey("published_warehouse")
+    before = publication_info(ops_home.published)
+    # a run killed after loading the first day: its ODS changed, its gates and publication never ran
+    (killed,) = run_days([first], selection=[registry], progress=lambda _: None)
+    assert killed.success and not killed.published
+    (other,) = run_days([second], selection=[published], progress=lambda _: None)
+    assert not other.published and other.failed_steps == ["published_warehouse"]
+    assert any(first.isoformat() in d and "never passed their gates" in d for d in other.failure_details)
+    assert publication_info(ops_home.published) == before
+    (rerun,) = run_days([first], selection=[registry, published], progress=lambda _: None)
+    assert rerun.success and rerun.published
+    assert publication_info(ops_home.published)["run_id"] == rerun.run_id
