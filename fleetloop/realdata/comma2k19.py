@@ -14,7 +14,7 @@ Mapping choices (documented because the source is not a robotaxi log):
   with d heading/dt), acc_lon_mps2 = lon_acc_can_mps2 (d speed/dt of the CAN wheel speed, consistent
   with speed_mps), acc_lat_mps2 = lat_acc_imu_left_mps2 (left positive), steering_deg =
   steering_angle_deg (left positive). Pedal positions are not in the recording: throttle_pct and
-  brake_pct are 0.0 placeholders (the contract has them non-nullable) and is_emergency_brake false.
+  brake_pct are null (not recorded) and is_emergency_brake false.
 - drive_mode 'manual': a human drove this car. task_status 'driving' throughout.
 - road_type 'trunk' (a public road at highway speed; the contract has no motorway class), vehicle class
   'urban_delivery' (the seed class closest to a passenger car's size and dynamics), software version
@@ -129,7 +129,7 @@ def import_comma2k19(src: Path, landing: Path, options: ImportOptions = ImportOp
         "heading_rad": _wrap(tel["heading_rad_enu"]), "yaw_rate_rps": tel["yaw_rate_rps"],
         "drive_mode": ["manual"] * n,
         "steering_deg": tel["steering_angle_deg"],
-        "throttle_pct": np.zeros(n), "brake_pct": np.zeros(n),
+        "throttle_pct": pa.nulls(n, pa.float64()), "brake_pct": pa.nulls(n, pa.float64()),
         "is_emergency_brake": np.zeros(n, dtype=bool),
         "task_id": [task] * n, "route_id": [ROUTE_ID] * n, "task_status": ["driving"] * n,
     })
