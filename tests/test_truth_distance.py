@@ -42,15 +42,9 @@ def relative_errors(t: pd.DataFrame, w: pd.DataFrame, keys: list[str]) -> pd.Dat
     }).set_index(pd.MultiIndex.from_frame(m[keys]))
 
 
-ROAD_TYPE_GAP = ("km by road type: during a heartbeat gap (offline event; 15x as frequent in the test fleet) the "
-                 "warehouse keeps the last heartbeat's road type while the vehicle drives on; up to 1.1 % on the "
-                 "smallest road type (reported to the lead: needs the pose position -> lane road type)")
-
-
 @pytest.mark.parametrize(("table", "keys"), [
     ("dws_vehicle_1d", ["dt", "vehicle_id"]),
-    pytest.param("dws_road_type_1d", ["dt", "road_type"],
-                 marks=pytest.mark.xfail(strict=True, reason=ROAD_TYPE_GAP)),
+    ("dws_road_type_1d", ["dt", "road_type"]),
     ("dws_fleet_1d", ["dt"]),
 ])
 def test_km_and_autonomy_rate_within_half_a_percent(truth, dbt_warehouse, table, keys):

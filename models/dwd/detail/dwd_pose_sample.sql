@@ -1,13 +1,17 @@
 -- 10 Hz pose reduced to what distance and time need: the time and distance each sample stands for, its drive
--- mode and route, and the heartbeat's dimensions at that moment (road type, site, city, software version,
--- class) joined as of the sample. Kept narrow on purpose: the as-of join and the lags sort every sample, and
--- the pose triggers read the ODS pose directly, filtered to their candidate samples first.
+-- mode and route, and the heartbeat's dimensions at that moment (site, city, software version, class) as of
+-- the sample. Kept narrow on purpose: the pose triggers read the ODS pose directly.
+-- As-of join as an equi-join: each heartbeat stands for [ts, next heartbeat's ts) (at most day_margin_s after
+-- the vehicle's last one) and is listed under every epoch second that interval touches (one or two at 1 Hz);
+-- a sample joins the heartbeats of its vehicle and second and keeps the one whose interval holds it.
+-- road_type: the heartbeat's when it is at most 1 s old; in a heartbeat gap the vehicle drives on, so the
+-- road type comes from its position on the lane map (dwd_lane_cell), the heartbeat's when off the map.
 -- sample_s: time since the previous sample (one period after a gap longer than pose_max_gap_s);
 -- distance_m: trapezoid of speed over sample_s (speed x one period after a long gap);
 -- is_segment_start: the sample opens a drive-mode segment (first of the day, after a long gap, or a change
 -- of day, drive mode, road type, site, route or version, compared as one hash); all lags share one sort.
 with pose as (
-    select dt, vehicle_id, ts, speed_mps, drive_mode, task_status, route_id
+    select dt, vehicle_id, ts, epoch_us(ts) as ts_us, x_m, y_m, speed_mps, drive_mode, task_status, route_id
     from {{ source('ods', 'ods_pose') }}
     where {{ around_run_day('ts', 'dt') }}
 ),
@@ -18,18 +22,53 @@ heartbeat as (
     where {{ around_run_day('ts', 'dt') }}
 ),
 
-dimensioned as (
+lane_cells as (
+    select site_id, cell_x, cell_y, road_type from {{ ref('dwd_lane_cell') }}
+),
+
+heartbeat_intervals as (
+    select
+        *,
+        epoch_us(ts) as from_us,
+        coalesce(
+            epoch_us(lead(ts) over (partition by vehicle_id order by ts)),
+            epoch_us(ts) + {{ var('day_margin_s') }} * 1000000::bigint
+        ) as until_us
+    from heartbeat
+),
+
+heartbeat_seconds as (
+    select *, unnest(range(from_us // 1000000, (until_us - 1) // 1000000 + 1)) as ts_s
+    from heartbeat_intervals
+),
+
+joined as (
     select
         p.*,
-        epoch_us(p.ts) as ts_us,
-        h.road_type,
+        h.road_type as heartbeat_road_type,
         h.site_id,
         h.city,
         h.version,
-        h.vehicle_class
+        h.vehicle_class,
+        p.ts_us - h.from_us > 1000000 as is_heartbeat_stale
     from pose as p
-    asof left join heartbeat as h
-        on p.vehicle_id = h.vehicle_id and p.ts >= h.ts
+    left join heartbeat_seconds as h
+        on p.vehicle_id = h.vehicle_id
+        and p.ts_us // 1000000 = h.ts_s
+        and p.ts_us >= h.from_us
+        and p.ts_us < h.until_us
+),
+
+dimensioned as (
+    select
+        j.* exclude (x_m, y_m, heartbeat_road_type, is_heartbeat_stale),
+        case when j.is_heartbeat_stale then coalesce(c.road_type, j.heartbeat_road_type) else j.heartbeat_road_type end
+            as road_type
+    from joined as j
+    left join lane_cells as c
+        on c.site_id = j.site_id
+        and c.cell_x = case when j.is_heartbeat_stale then {{ lane_cell('j.x_m') }} end
+        and c.cell_y = case when j.is_heartbeat_stale then {{ lane_cell('j.y_m') }} end
 ),
 
 sampled as (
