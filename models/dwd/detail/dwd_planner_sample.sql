@@ -1,5 +1,6 @@
 -- 10 Hz planner debug with the shape of the candidate distribution: normalised entropy of
 -- p_i = s_i / sum(s) (1 = flat; rounded to 1e-9 so that thresholds compare exactly) and the top-1 minus top-2 score margin; commanded steering kept.
+-- top-2 without sorting the list: the top-1 again when it occurs twice, else the largest score below it.
 with planner as (
     select * from {{ source('ods', 'ods_planner_debug') }}
     where {{ on_run_day('ts', 'dt') }}
@@ -12,7 +13,7 @@ shaped as (
         commanded_steering_deg,
         len(candidate_scores) as n_candidates,
         list_sum(candidate_scores) as score_sum,
-        list_sort(candidate_scores, 'DESC') as sorted_scores,
+        list_max(candidate_scores) as top1_score,
         candidate_scores
     from planner
 )
@@ -30,5 +31,10 @@ select
                 lambda s: case when s > 0 then (s / score_sum) * ln(s / score_sum) else 0 end
             )) / ln(n_candidates)), 9)
     end as norm_entropy,
-    case when n_candidates >= 2 then round(sorted_scores[1] - sorted_scores[2], 9) end as top_margin
+    case
+        when n_candidates >= 2 then round(top1_score - case
+            when len(list_filter(candidate_scores, lambda s: s = top1_score)) >= 2 then top1_score
+            else list_max(list_filter(candidate_scores, lambda s: s < top1_score))
+        end, 9)
+    end as top_margin
 from shaped
