@@ -52,7 +52,11 @@ class EgoSpec:
 
 @dataclass(frozen=True)
 class SceneLane:
-    """One lane: centreline and bounds as (N, 2) arrays in metres, speed limit, successor lane ids."""
+    """One lane: centreline and bounds as (N, 2) arrays in metres, speed limit and its neighbours.
+
+    ``neighbours``: lanes beside it that run the same way (one road section, nuPlan's roadblock);
+    ``in_intersection``: the lane crosses a junction (nuPlan's lane connector).
+    """
 
     lane_id: str
     centerline: np.ndarray
@@ -60,10 +64,28 @@ class SceneLane:
     right_bound: np.ndarray
     speed_limit_mps: float
     successors: tuple[str, ...] = ()
+    predecessors: tuple[str, ...] = ()
+    neighbours: tuple[str, ...] = ()
+    in_intersection: bool = False
 
     def polygon(self) -> np.ndarray:
         """The lane's outline as a closed ring (left bound forward, right bound backward)."""
         return np.vstack([self.left_bound, self.right_bound[::-1]])
+
+
+LIGHT_STATES = ("red", "yellow", "green", "inactive")
+
+
+@dataclass(frozen=True)
+class TrafficLight:
+    """A signal at the end of the lanes ``lane_ids`` (their stop line), its state at each scene step (T+1,)."""
+
+    light_id: str
+    lane_ids: tuple[str, ...]
+    states: np.ndarray
+
+    def red_at(self, step: int) -> bool:
+        return str(self.states[min(step, len(self.states) - 1)]) == "red"
 
 
 @dataclass
@@ -74,6 +96,7 @@ class Scene:
     ``agent_states``: (A, T+1, 4) columns x_m, y_m, heading_rad, speed_mps; NaN where an agent is absent.
     ``ego_signals``: optional measured series of the log (``acc_lon_mps2``, ``yaw_rate_rps``, (T+1,)),
     used for the log's own trigger check so that it matches the warehouse reading of the pose line.
+    ``traffic_lights``: the signals of the scene's lanes with their states per step.
     """
 
     scene_id: str
@@ -88,6 +111,7 @@ class Scene:
     lanes: tuple[SceneLane, ...]
     metadata: dict = field(default_factory=dict)
     ego_signals: dict = field(default_factory=dict)
+    traffic_lights: tuple[TrafficLight, ...] = ()
     dt_s: float = DT_S
 
     def __post_init__(self) -> None:
