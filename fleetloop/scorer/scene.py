@@ -175,6 +175,7 @@ def straight_lanes(
                 left_bound=c + [0.0, lane_width_m / 2],
                 right_bound=c - [0.0, lane_width_m / 2],
                 speed_limit_mps=speed_limit_mps,
+                neighbours=tuple(f"lane_{j}" for j in (i - 1, i + 1) if 0 <= j < n_lanes),
             )
         )
     return tuple(lanes)

@@ -31,11 +31,13 @@ from fleetloop.scorer.navsim.observation import (
     polygons,
 )
 from fleetloop.scorer.navsim.path import PolylinePath, normalize_angle
+from fleetloop.scorer.navsim.simulator import center_to_rear_axle
 from fleetloop.scorer.navsim.vehicle import VehicleParameters
 from fleetloop.scorer.scene import Scene, SceneLane
 
 DT_S = 0.1
-PROPOSAL_STEPS = 40  # 4 s scored
+PROPOSAL_STEPS = 40  # 4 s scored (or the scene's whole log when it is shorter)
+MIN_STEPS = 10
 OBSERVATION_STEPS = 50  # 5 s of logged agents
 OBSERVATION_STRIDE = 5  # agents are read at 2 Hz, then interpolated
 MAP_RADIUS_M = 100.0
@@ -51,20 +53,13 @@ class MetricCache:
     centerline: PolylinePath
     route_lane_ids: list[str]
     drivable_map: DrivableMap
+    steps: int = PROPOSAL_STEPS  # scored horizon in steps of DT_S
     pdm_closed_states: np.ndarray | None = None  # (K, 11) PDM-Closed's trajectory, rear axle at 0.1 s
 
 
 def scene_vehicle(scene: Scene) -> VehicleParameters:
     """The recorded ego's box with its class's wheelbase, the rear axle half a wheelbase behind the centre."""
     return VehicleParameters(scene.ego.length_m, scene.ego.width_m, scene.ego.wheelbase_m, scene.ego.wheelbase_m / 2)
-
-
-def center_to_rear_axle(poses: np.ndarray, vehicle: VehicleParameters) -> np.ndarray:
-    """Box-centre poses (..., 3) to rear-axle poses."""
-    out = np.array(poses, dtype=float)
-    out[..., 0] -= vehicle.rear_axle_to_center_m * np.cos(out[..., 2])
-    out[..., 1] -= vehicle.rear_axle_to_center_m * np.sin(out[..., 2])
-    return out
 
 
 def initial_ego_state(scene: Scene, vehicle: VehicleParameters) -> np.ndarray:
@@ -171,7 +166,7 @@ def drivable_map(scene: Scene, centre_xy: np.ndarray, radius_m: float = MAP_RADI
 def route_sections(scene: Scene, dmap: DrivableMap, sections: dict) -> list[str]:
     """Road sections under the logged ego's centre, in the order it enters them."""
     centres = scene.ego_log[:, 1:3]
-    hit = dmap.query(shapely.points(centres), predicate="within")
+    hit = dmap.query(shapely.points(centres), predicate="intersects")
     order: dict[str, int] = {}
     for step, g in zip(*hit):
         token = dmap.tokens[g]
@@ -217,9 +212,12 @@ def centerline(scene: Scene, ego_state: np.ndarray, vehicle: VehicleParameters, 
 
 
 def build(scene: Scene, vehicle: VehicleParameters | None = None) -> MetricCache:
-    """The metric cache of a scene (without PDM-Closed's trajectory: see ``reference.with_pdm_closed``)."""
-    if scene.steps < PROPOSAL_STEPS:
-        raise ValueError(f"scene {scene.scene_id}: {scene.steps * scene.dt_s:.1f} s of ego log, NAVSIM scores 4 s")
+    """The metric cache of a scene (without PDM-Closed's trajectory: see ``reference.with_pdm_closed``).
+
+    The scored horizon is 4 s, or the scene's whole log when it is shorter (at least ``MIN_STEPS``)."""
+    if scene.steps < MIN_STEPS:
+        raise ValueError(f"scene {scene.scene_id}: {scene.steps * scene.dt_s:.1f} s of ego log, "
+                         f"too short to score (at least {MIN_STEPS * DT_S:.0f} s)")
     if abs(scene.dt_s - DT_S) > 1e-9:
         raise ValueError(f"scene {scene.scene_id}: time step {scene.dt_s} s, NAVSIM scores at {DT_S} s")
     vehicle = vehicle or scene_vehicle(scene)
@@ -227,4 +225,4 @@ def build(scene: Scene, vehicle: VehicleParameters | None = None) -> MetricCache
     dmap, sections = drivable_map(scene, scene.ego_log[0, 1:3])
     route = [lane for s in route_sections(scene, dmap, sections) for lane in sections[s]]
     return MetricCache(state, vehicle, logged_observation(scene), centerline(scene, state, vehicle, route, dmap), route,
-                       dmap)
+                       dmap, min(PROPOSAL_STEPS, scene.steps))
