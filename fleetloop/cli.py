@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "fleetloop.ops.cli",
     "fleetloop.quality.cli",
     "fleetloop.scorer.cli",
+    "fleetloop.scorer.navsim.cli",
 )
 
 

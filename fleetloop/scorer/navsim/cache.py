@@ -53,6 +53,7 @@ class MetricCache:
     centerline: PolylinePath
     route_lane_ids: list[str]
     drivable_map: DrivableMap
+    centerline_lane_ids: list[str]
     steps: int = PROPOSAL_STEPS  # scored horizon in steps of DT_S
     pdm_closed_states: np.ndarray | None = None  # (K, 11) PDM-Closed's trajectory, rear axle at 0.1 s
 
@@ -176,8 +177,8 @@ def route_sections(scene: Scene, dmap: DrivableMap, sections: dict) -> list[str]
 
 
 def centerline(scene: Scene, ego_state: np.ndarray, vehicle: VehicleParameters, route_lane_ids: list[str],
-               dmap: DrivableMap) -> PolylinePath:
-    """The starting lane's centreline followed through on-route successors."""
+               dmap: DrivableMap) -> tuple[PolylinePath, list[str]]:
+    """The starting lane's centreline followed through on-route successors, and those lanes' ids."""
     by_id = {lane.lane_id: lane for lane in scene.lanes}
     route = [i for i in route_lane_ids if i in by_id]
     x, y, h = ego_state[:3]
@@ -208,7 +209,7 @@ def centerline(scene: Scene, ego_state: np.ndarray, vehicle: VehicleParameters, 
             break
         chain.append(min(options, key=lambda i: float(np.min(np.hypot(*(by_id[i].centerline - end_xy).T)))))
     points = np.vstack([by_id[i].centerline for i in chain])
-    return PolylinePath.from_points(points)
+    return PolylinePath.from_points(points), chain
 
 
 def build(scene: Scene, vehicle: VehicleParameters | None = None) -> MetricCache:
@@ -224,5 +225,6 @@ def build(scene: Scene, vehicle: VehicleParameters | None = None) -> MetricCache
     state = initial_ego_state(scene, vehicle)
     dmap, sections = drivable_map(scene, scene.ego_log[0, 1:3])
     route = [lane for s in route_sections(scene, dmap, sections) for lane in sections[s]]
-    return MetricCache(state, vehicle, logged_observation(scene), centerline(scene, state, vehicle, route, dmap), route,
-                       dmap, min(PROPOSAL_STEPS, scene.steps))
+    path, chain = centerline(scene, state, vehicle, route, dmap)
+    return MetricCache(state, vehicle, logged_observation(scene), path, route, dmap, chain,
+                       min(PROPOSAL_STEPS, scene.steps))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+import shapely.ops
 from scipy.interpolate import interp1d
 
 

@@ -1,7 +1,8 @@
 """NAVSIM v1.1's ``pdm_score`` of one trajectory in one scene.
 
 The trajectory (box-centre or rear-axle poses after t = 0) and PDM-Closed's trajectory are interpolated on
-the 4 s, 10 Hz grid from the logged initial ego state, re-simulated together by the LQR tracker on the
+the 4 s, 10 Hz grid (the trajectory from the logged initial ego state, PDM-Closed's from its own first pose),
+re-simulated together by the LQR tracker on the
 kinematic bicycle, and scored as one batch: the trajectory's EP is its progress over the better of the two.
 """
 
@@ -36,7 +37,7 @@ def pdm_score(cache: MetricCache, poses: np.ndarray, t_s: np.ndarray, rear_axle:
     horizon_s = cache.steps * DT_S
     pred = trajectory_states(cache.ego_state, poses, t_s, horizon_s, DT_S)
     pdm = cache.pdm_closed_states
-    ref = trajectory_states(cache.ego_state, pdm[1:, :3], np.arange(1, len(pdm)) * DT_S, horizon_s, DT_S)
+    ref = trajectory_states(pdm[0], pdm[1:, :3], np.arange(1, len(pdm)) * DT_S, horizon_s, DT_S)
     result = score_states(cache, np.stack([ref, pred]), config)
     out = result.components(TRAJECTORY)
     out["horizon_s"] = horizon_s

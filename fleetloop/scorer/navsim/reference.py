@@ -1,0 +1,62 @@
+"""PDM-Closed in a scene: the reference trajectory NAVSIM normalises ego progress with.
+
+The planner sees what the ego sees at t = 0 (the scene's agents then, forecast at constant velocity), the
+red lights at t = 0 as the lane connectors after their stop lines, and the starting lane's speed limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from fleetloop.scorer.navsim.cache import MetricCache, lane_polygon
+from fleetloop.scorer.navsim.closed_planner import PDMClosedConfig, pdm_closed_trajectory
+from fleetloop.scorer.navsim.forecast import Detections, TrackKind
+from fleetloop.scorer.scene import STATIC_CLASSES, Scene
+
+# Object classes as nuPlan's tracked-object types (motorised two-wheelers are nuPlan bicycles).
+NUPLAN_KIND = {"pedestrian": TrackKind.PEDESTRIAN, "cyclist": TrackKind.BICYCLE, "scooter": TrackKind.BICYCLE}
+
+
+def detections_at_start(scene: Scene) -> Detections:
+    """The scene's objects present at t = 0."""
+    st = scene.agent_states[:, 0] if len(scene.agent_ids) else np.zeros((0, 4))
+    seen = np.all(np.isfinite(st), axis=1)
+    st = st[seen]
+    classes = scene.agent_classes[seen]
+    kind = np.array([TrackKind.STATIC if c in STATIC_CLASSES else NUPLAN_KIND.get(str(c), TrackKind.VEHICLE)
+                     for c in classes], dtype=np.int64)
+    return Detections(
+        tokens=[str(t) for t in scene.agent_ids[seen]],
+        center_xy=st[:, :2],
+        heading_rad=st[:, 2],
+        velocity_xy=np.column_stack([st[:, 3] * np.cos(st[:, 2]), st[:, 3] * np.sin(st[:, 2])]),
+        length_m=scene.agent_length_m[seen],
+        width_m=scene.agent_width_m[seen],
+        kind=kind,
+    )
+
+
+def red_lights_at_start(scene: Scene) -> list[tuple[str, object]]:
+    """(lane id, polygon) of the lanes behind a stop line whose light is red at t = 0."""
+    by_id = {lane.lane_id: lane for lane in scene.lanes}
+    out = []
+    for light in scene.traffic_lights:
+        if not light.red_at(0):
+            continue
+        for lane_id in light.lane_ids:
+            for succ in by_id[lane_id].successors if lane_id in by_id else ():
+                if succ in by_id:
+                    out.append((succ, lane_polygon(by_id[succ])))
+    return out
+
+
+def with_pdm_closed(cache: MetricCache, scene: Scene, config: PDMClosedConfig | None = None) -> MetricCache:
+    """The cache with PDM-Closed's trajectory in the scene."""
+    by_id = {lane.lane_id: lane for lane in scene.lanes}
+    limit = by_id[cache.centerline_lane_ids[0]].speed_limit_mps
+    states = pdm_closed_trajectory(cache.ego_state, cache.vehicle, cache.centerline, cache.route_lane_ids,
+                                   cache.drivable_map, detections_at_start(scene), red_lights_at_start(scene),
+                                   float(limit) if np.isfinite(limit) else None, config or PDMClosedConfig())
+    return replace(cache, pdm_closed_states=states)
