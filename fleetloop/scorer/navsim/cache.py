@@ -5,7 +5,8 @@
   (heading unwrapped); a track seen at one 2 Hz sample only stands still over the whole horizon; agents
   (vehicles, pedestrians, cyclists) and static objects;
 - the map: each lane's polygon (a lane connector inside a junction), road sections (a lane and its
-  same-direction neighbours, nuPlan's roadblocks) and junction areas, within the map radius of the ego;
+  same-direction neighbours, nuPlan's roadblocks) and junction areas (the area the crossing lanes of a
+  junction enclose), within the map radius of the ego;
 - the route: every road section the logged ego passes through, in order, and the lanes they hold;
 - the centreline: the on-route lane under the ego's rear axle with the smallest heading error, followed
   through on-route successors (the one closest to the log's end where it forks);
@@ -157,10 +158,10 @@ def drivable_map(scene: Scene, centre_xy: np.ndarray, radius_m: float = MAP_RADI
             geoms.append(poly[i])
     junctions = shapely.union_all([poly[i] for i in near if by_id[i].in_intersection])
     for k, area in enumerate(shapely.get_parts(junctions)):
-        if area.area > 0:
+        if area.area > 0:  # the junction is the area its crossing lanes enclose, holes filled
             tokens.append(f"junction_{k}")
             layers.append(MapLayer.INTERSECTION)
-            geoms.append(area)
+            geoms.append(shapely.Polygon(area.exterior))
     return DrivableMap(tokens, layers, np.array(geoms, dtype=object)), sections
 
 

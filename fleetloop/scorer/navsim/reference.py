@@ -10,9 +10,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from fleetloop.scorer.navsim import cache as metric_cache
 from fleetloop.scorer.navsim.cache import MetricCache, lane_polygon
 from fleetloop.scorer.navsim.closed_planner import PDMClosedConfig, pdm_closed_trajectory
 from fleetloop.scorer.navsim.forecast import Detections, TrackKind
+from fleetloop.scorer.navsim.simulator import rear_axle_to_center
 from fleetloop.scorer.scene import STATIC_CLASSES, Scene
 
 # Object classes as nuPlan's tracked-object types (motorised two-wheelers are nuPlan bicycles).
@@ -52,11 +54,23 @@ def red_lights_at_start(scene: Scene) -> list[tuple[str, object]]:
     return out
 
 
-def with_pdm_closed(cache: MetricCache, scene: Scene, config: PDMClosedConfig | None = None) -> MetricCache:
-    """The cache with PDM-Closed's trajectory in the scene."""
+def pdm_closed(cache: MetricCache, scene: Scene, config: PDMClosedConfig | None = None) -> np.ndarray:
+    """(K, 11) PDM-Closed's trajectory in the scene, rear-axle states every 0.1 s from t = 0."""
     by_id = {lane.lane_id: lane for lane in scene.lanes}
     limit = by_id[cache.centerline_lane_ids[0]].speed_limit_mps
-    states = pdm_closed_trajectory(cache.ego_state, cache.vehicle, cache.centerline, cache.route_lane_ids,
-                                   cache.drivable_map, detections_at_start(scene), red_lights_at_start(scene),
-                                   float(limit) if np.isfinite(limit) else None, config or PDMClosedConfig())
-    return replace(cache, pdm_closed_states=states)
+    return pdm_closed_trajectory(cache.ego_state, cache.vehicle, cache.centerline, cache.route_lane_ids,
+                                 cache.drivable_map, detections_at_start(scene), red_lights_at_start(scene),
+                                 float(limit) if np.isfinite(limit) else None, config or PDMClosedConfig())
+
+
+def with_pdm_closed(cache: MetricCache, scene: Scene, config: PDMClosedConfig | None = None) -> MetricCache:
+    """The cache with PDM-Closed's trajectory in the scene."""
+    return replace(cache, pdm_closed_states=pdm_closed(cache, scene, config))
+
+
+def pdm_closed_centres(scene: Scene, steps: int) -> np.ndarray:
+    """(steps + 1, 2) box centres of PDM-Closed driving the scene for ``steps`` steps (the extended score's
+    fixed progress bar)."""
+    cache = metric_cache.build(scene)
+    states = pdm_closed(cache, scene, PDMClosedConfig(proposal_steps=steps, trajectory_steps=steps))
+    return rear_axle_to_center(states[: steps + 1, :3], cache.vehicle)[:, :2]
