@@ -3,8 +3,6 @@ CommonRoad (NGSIM) scenes."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,12 +14,12 @@ from fleetloop.scorer.select import pareto_front
 from fleetloop.scorer.solve import SearchConfig, solve
 from fleetloop.scorer.triggers import hard_brake_tier, weaving_fired
 from fleetloop.scorer.world import TrajBatch, prepare
+from tests.fixtures.commonroad import CR_NGSIM_DIR
 
 T = 80
 DT = 0.1
-CR_DIR = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "commonroad_ngsim"
-CR_FILES = sorted(CR_DIR.glob("*/*.xml")) if CR_DIR.is_dir() else sorted(
-    Path("/work/shared/realdata/commonroad_ngsim").glob("*/*.xml"))
+CR_DIR = CR_NGSIM_DIR
+CR_FILES = sorted(CR_DIR.glob("*/*.xml"))
 EGO = EgoSpec.for_class("urban_delivery")
 
 

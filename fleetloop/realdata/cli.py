@@ -24,6 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--version", default="v3.2.0", help="seed software version for the deployment record")
     c.add_argument("--road-type", default="trunk", help="road_type of the heartbeats")
     c.set_defaults(func=_run_comma2k19)
+    m = datasets.add_parser("commonroad-map", help="a CommonRoad scenario's lanelets as a site of the lane-map seeds")
+    m.add_argument("scene", type=Path, metavar="SCENE.xml", help="CommonRoad scenario (2018b or 2020a)")
+    m.add_argument("--site", required=True, help="site id to create")
+    m.add_argument("--out", type=Path, default=None, help="seed folder to write into (default the project's seeds/)")
+    m.add_argument("--city", default=None, help="city code (default the scenario's map name)")
+    m.add_argument("--vehicle-class", default="urban_delivery", help="seed vehicle class of the site's route")
+    m.add_argument("--origin", type=float, nargs=2, metavar=("LAT", "LON"), default=None,
+                   help="WGS84 origin of the site frame (default the scenario's <location>)")
+    m.add_argument("--notice", type=Path, default=None,
+                   help="licence notice to keep with the seeds (default LICENSE_NOTICE.txt beside SCENE)")
+    m.add_argument("--replace", action="store_true", help="replace the site if it exists")
+    m.set_defaults(func=_run_commonroad_map)
 
 
 def _run_comma2k19(args: argparse.Namespace) -> int:
@@ -37,4 +49,17 @@ def _run_comma2k19(args: argparse.Namespace) -> int:
     for source, n in result.rows.items():
         print(f"  {source:20s} {n:>8,d} rows")
     print(f"  licence notice copied beside every file ({len({f.parent for f in result.files})} folders)")
+    return 0
+
+
+def _run_commonroad_map(args: argparse.Namespace) -> int:
+    from fleetloop.definitions import SEEDS_DIR
+    from fleetloop.realdata.commonroad_map import import_commonroad_map
+
+    result = import_commonroad_map(args.scene, args.site, seeds_dir=args.out or SEEDS_DIR, city=args.city,
+                                   vehicle_class=args.vehicle_class, origin=args.origin,
+                                   notice_path=args.notice, replace=args.replace)
+    print(f"imported {args.scene.name} as site {result.site_id}: {result.lanes} lanes, {result.points} lane points")
+    for path in result.files:
+        print(f"  {path}")
     return 0

@@ -3,9 +3,12 @@
 ``RefPath``: the ego's lane and its successors as one polyline resampled every ``STEP_M``, extended
 straight at both ends, with (s, d) <-> (x, y) conversions (d positive to the left).
 ``Corridor``: every lane roughly parallel to the reference path cut into stations along s; at each
-station each lane is an interval [lo, hi] of d with its centre offset, direction and speed limit. The
-drivable area, driving direction, lane keeping and speed limit are then array look-ups, vectorised
-over candidates x time.
+station each lane is an interval [lo, hi] of d with its centre offset, direction and speed limit. A lane is
+present from the first to the last station its outline reaches, so consecutive lanes overlap where a joint
+is cut at a slant. Driving direction, lane keeping and speed limit are then array look-ups, vectorised
+over candidates x time. The drivable area is exact instead: points are mapped back to x, y and tested
+against the union of every lane polygon of the scene (crossing lanes included), ``ROAD_TOLERANCE_M``
+wide of its edge (numerical slivers between lanes that share a bound).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from scipy.spatial import cKDTree
 
 from fleetloop.scorer.scene import Scene, SceneLane
@@ -22,6 +26,7 @@ EXTEND_M = 150.0
 MAX_LATERAL_M = 40.0
 # A lane belongs to the corridor when it runs within this angle of the reference (or of its reverse).
 MAX_ALIGN_RAD = np.deg2rad(35.0)
+ROAD_TOLERANCE_M = 0.01
 
 
 def _resample(points: np.ndarray, step: float) -> np.ndarray:
@@ -114,11 +119,11 @@ class Corridor:
     same_dir: np.ndarray  # (K,)
     speed_limit: np.ndarray  # (K,)
     lane_ids: tuple[str, ...]
-    road_lo: np.ndarray  # (S, M) the lanes' union per station as disjoint intervals (NaN padded)
-    road_hi: np.ndarray
+    ref: RefPath
+    road: shapely.Geometry  # the drivable area, prepared for point queries
 
     @classmethod
-    def build(cls, ref: RefPath, lanes: tuple[SceneLane, ...], ds: float = STEP_M) -> "Corridor":
+    def build(cls, ref: RefPath, lanes: tuple[SceneLane, ...], ds: float = STEP_M) -> Corridor:
         s_grid = np.arange(ref.s[0], ref.s[-1] + 1e-9, ds)
         cols = {k: [] for k in ("lo", "hi", "centre", "present")}
         same_dir, limits, ids = [], [], []
@@ -135,7 +140,7 @@ class Corridor:
                 continue
             sl, dl = ref.project(*_resample(lane.left_bound, STEP_M).T)
             sr, dr = ref.project(*_resample(lane.right_bound, STEP_M).T)
-            s_lo, s_hi = max(sc.min(), sl.min(), sr.min()), min(sc.max(), sl.max(), sr.max())
+            s_lo, s_hi = min(sc.min(), sl.min(), sr.min()), max(sc.max(), sl.max(), sr.max())
             present = (s_grid >= s_lo) & (s_grid <= s_hi)
             order_c, order_l, order_r = np.argsort(sc), np.argsort(sl), np.argsort(sr)
             centre = np.interp(s_grid, sc[order_c], dc[order_c])
@@ -151,9 +156,8 @@ class Corridor:
         if not ids:
             raise ValueError("no lane runs along the reference path")
         arr = {k: np.column_stack(v) for k, v in cols.items()}
-        road_lo, road_hi = _merge_intervals(arr["lo"], arr["hi"], arr["present"])
         return cls(s0=float(s_grid[0]), ds=ds, same_dir=np.array(same_dir), speed_limit=np.array(limits),
-                   lane_ids=tuple(ids), road_lo=road_lo, road_hi=road_hi, **arr)
+                   lane_ids=tuple(ids), ref=ref, road=drivable_area(lanes), **arr)
 
     def station(self, s: np.ndarray) -> np.ndarray:
         return np.clip(np.rint((s - self.s0) / self.ds).astype(np.int64), 0, len(self.lo) - 1)
@@ -165,10 +169,9 @@ class Corridor:
         return self.present[i] & (dd >= self.lo[i]) & (dd <= self.hi[i])
 
     def on_road(self, s: np.ndarray, d: np.ndarray) -> np.ndarray:
-        """Inside the union of the lanes (the drivable area)."""
-        i = self.station(s)
-        dd = d[..., None]
-        return ((dd >= self.road_lo[i]) & (dd <= self.road_hi[i])).any(axis=-1)
+        """Whether each Frenet point lies on the drivable area."""
+        x, y = self.ref.to_xy(np.asarray(s, dtype=float), np.asarray(d, dtype=float))
+        return shapely.contains_xy(self.road, x, y)
 
     def lane_facts(self, s: np.ndarray, d: np.ndarray) -> dict[str, np.ndarray]:
         """Per point: the lane it is in (same direction preferred) or else the nearest one: its centre
@@ -193,25 +196,12 @@ class Corridor:
         return self.centre[i][self.present[i] & self.same_dir]
 
 
-def _merge_intervals(lo: np.ndarray, hi: np.ndarray, present: np.ndarray):
-    """Per station, the union of the present [lo, hi] intervals as disjoint intervals, NaN padded."""
-    merged = []
-    for row_lo, row_hi, row_p in zip(lo, hi, present):
-        spans = sorted(zip(row_lo[row_p], row_hi[row_p]))
-        out: list[list[float]] = []
-        for a, b in spans:
-            if out and a <= out[-1][1]:
-                out[-1][1] = max(out[-1][1], b)
-            else:
-                out.append([a, b])
-        merged.append(out)
-    width = max(1, max(len(m) for m in merged))
-    road_lo = np.full((len(merged), width), np.nan)
-    road_hi = np.full((len(merged), width), np.nan)
-    for i, m in enumerate(merged):
-        for j, (a, b) in enumerate(m):
-            road_lo[i, j], road_hi[i, j] = a, b
-    return road_lo, road_hi
+def drivable_area(lanes: tuple[SceneLane, ...]) -> shapely.Geometry:
+    """The union of the lane polygons grown by ``ROAD_TOLERANCE_M``, prepared for fast point queries."""
+    road = shapely.union_all([shapely.make_valid(shapely.Polygon(lane.polygon())) for lane in lanes])
+    road = shapely.buffer(road, ROAD_TOLERANCE_M)
+    shapely.prepare(road)
+    return road
 
 
 def pick_reference(scene: Scene) -> tuple[SceneLane, list[SceneLane]]:

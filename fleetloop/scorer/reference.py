@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import shapely
 
 from fleetloop.scorer import scoring
 from fleetloop.scorer.world import Agents, TrajBatch, World
@@ -65,7 +66,8 @@ def _lanes_at(world: World, s: float) -> list[tuple[float, float, float, bool, f
 
 
 def _on_road(world: World, s: float, d: float) -> bool:
-    return any(lo <= d <= hi for lo, hi, *_ in _lanes_at(world, s))
+    x, y = world.ref.to_xy(np.array(s), np.array(d))
+    return world.corridor.road.contains(shapely.Point(float(x), float(y)))
 
 
 def _lane_fact(world: World, s: float, d: float) -> tuple[float, bool, float]:

@@ -78,11 +78,15 @@ LIGHT_STATES = ("red", "yellow", "green", "inactive")
 
 @dataclass(frozen=True)
 class TrafficLight:
-    """A signal at the end of the lanes ``lane_ids`` (their stop line), its state at each scene step (T+1,)."""
+    """A signal at the end of the lanes ``lane_ids`` (their stop line), its state at each scene step (T+1,).
+
+    ``successor_ids``: the lanes after the stop line whose movements it governs (empty: every movement).
+    """
 
     light_id: str
     lane_ids: tuple[str, ...]
     states: np.ndarray
+    successor_ids: tuple[str, ...] = ()
 
     def red_at(self, step: int) -> bool:
         return str(self.states[min(step, len(self.states) - 1)]) == "red"

@@ -47,10 +47,8 @@ def red_lights_at_start(scene: Scene) -> list[tuple[str, object]]:
     for light in scene.traffic_lights:
         if not light.red_at(0):
             continue
-        for lane_id in light.lane_ids:
-            for succ in by_id[lane_id].successors if lane_id in by_id else ():
-                if succ in by_id:
-                    out.append((succ, lane_polygon(by_id[succ])))
+        after = light.successor_ids or tuple(s for i in light.lane_ids if i in by_id for s in by_id[i].successors)
+        out += [(lane_id, lane_polygon(by_id[lane_id])) for lane_id in dict.fromkeys(after) if lane_id in by_id]
     return out
 
 
