@@ -1,8 +1,8 @@
 """Reference data shared by Python and dbt: the dbt seeds are the single source of truth.
 
-Trigger thresholds, vehicle classes, road types, the error-code catalog and the ASR keyword dictionary
-are CSV files in ``seeds/``; dbt loads them as tables and Python code (simulator, reference triggers,
-counterfactual scorer) reads the same files through this module.
+Trigger thresholds, the trigger catalog (what each trigger's cases get), vehicle classes, road types, the
+error-code catalog and the ASR keyword dictionary are CSV files in ``seeds/``; dbt loads them as tables and
+Python code (simulator, reference triggers, counterfactual scorer) reads the same files through this module.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ def trigger_params(trigger: str, vehicle_class: str = DEFAULT_CLASS) -> dict[str
 def triggers() -> list[str]:
     """Every trigger named in the definitions table, in file order."""
     return list(dict.fromkeys(r["trigger"] for r in read_seed("trigger_definitions") if r["trigger"] != "case"))
+
+
+def trigger_catalog() -> dict[str, dict[str, str]]:
+    """What each trigger's cases get, by trigger (``seeds/trigger_catalog.csv``): family, action
+    ('counterfactual', 'raw_upload' or 'ops_ticket'), resolved_by (the scorer check that decides whether a
+    solution resolves it) and description."""
+    return {r["trigger"]: r for r in read_seed("trigger_catalog")}
 
 
 def vehicle_classes() -> dict[str, dict[str, str]]:

@@ -12,7 +12,8 @@ import yaml
 from fleetloop.ingest import ensure_ods_schema
 from tests.fixtures.warehouse import PROJECT_DIR, run_dbt
 
-ADS_TABLES = ["ads_fleet_overview_1d", "ads_site_health_1d", "ads_road_type_1d", "ads_version_compare", "ads_case_queue"]
+ADS_TABLES = ["ads_fleet_overview_1d", "ads_site_health_1d", "ads_road_type_1d", "ads_version_compare", "ads_case_queue",
+              "ads_ops_queue"]
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,15 @@
 """``counterfactual_solutions``: the nightly counterfactual scorer over the day's case queue.
 
-Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']) through the ``warehouse`` resource,
-scores the top-K cases with ``fleetloop.scorer.nightly`` and replaces the day in schema ``scorer`` (solutions, upload_plan,
-raw_upload_requests); packages go to ``Workspace.packages``. Deterministic for a given seed.
+Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']) through the ``warehouse`` resource, scores
+the top-K cases with ``fleetloop.scorer.nightly`` and replaces the day in schema ``scorer`` (solutions,
+upload_plan, raw_upload_requests); packages go to ``Workspace.packages``. Which cases are replayed comes
+from the trigger catalog (``seeds/trigger_catalog.csv``): operations cases are tickets in ``ads.ads_ops_queue``
+and never reach the scorer. A case counts as improved only when a solution resolves one of its own
+triggers; the metadata gives the improved share and the triggers resolved. Deterministic for a given seed.
 """
 
 # No ``from __future__ import annotations`` here: Dagster resolves the config annotation at definition time.
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -45,9 +49,12 @@ def counterfactual_solutions(context: dg.AssetExecutionContext, config: ScorerCo
         counts = write_tables(con, day, tables)
     sols = tables["solutions"]
     improved = [r for r in sols if r["status"] == "improved"]
+    resolved = Counter(r["resolved_trigger"] for r in improved)
     return dg.MaterializeResult(metadata={
         "cases_scored": len(sols),
         "improved": len(improved),
+        "improved_share": len(improved) / len(sols) if sols else 0.0,
+        "resolved_triggers": dg.MetadataValue.json(dict(sorted(resolved.items()))),
         "log_best": sum(r["status"] == "log_best" for r in sols),
         "errors": sum(r["status"] == "error" for r in sols),
         "raw_upload_requests": counts["raw_upload_requests"],

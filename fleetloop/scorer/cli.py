@@ -13,8 +13,9 @@ from fleetloop.scorer.triggers import TIERS
 LABELS = {
     "nc": "no at-fault collision (NC)", "dac": "drivable area (DAC)", "ep": "ego progress (EP)",
     "ttc": "time to collision (TTC)", "c": "comfort (C)", "ddc": "driving direction (DDC)",
-    "lk": "lane keeping (LK)", "slc": "speed limit (SLC)", "pdms": "PDMS", "safety": "axis: safety",
-    "efficiency": "axis: efficiency", "comfort": "axis: comfort", "compliance": "axis: compliance",
+    "lk": "lane keeping (LK)", "slc": "speed limit (SLC)", "tlc": "traffic lights (TLC)", "pdms": "PDMS",
+    "safety": "axis: safety", "efficiency": "axis: efficiency", "comfort": "axis: comfort",
+    "compliance": "axis: compliance",
     "progress_m": "progress (m)",
 }
 

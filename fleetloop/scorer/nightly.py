@@ -1,10 +1,16 @@
 """The nightly scorer run over one day of the case queue (plain library; the Dagster asset calls it).
 
-Top-K cases of ``ads.ads_case_queue`` for the day by queue_rank: perception-suspect ones (action
-'raw_upload') become raw-upload requests, the others are replayed, scored and, when improved, packaged
-to ``<packages>/dt=<day>/<case_id>.sspair``. Results go to schema ``scorer`` (tables solutions,
-upload_plan, raw_upload_requests), replacing the day. Each case's seed is the run seed mixed with a CRC
-of its case id, so results do not depend on the order or the number of cases scored.
+Top-K cases of ``ads.ads_case_queue`` for the day by queue_rank, routed by the action the trigger catalog
+(``seeds/trigger_catalog.csv``) gives them: perception-suspect ones (action 'raw_upload') become raw-upload
+requests; 'counterfactual' ones are replayed and scored, and packaged to
+``<packages>/dt=<day>/<case_id>.sspair`` when a solution resolves one of their triggers
+(``fleetloop.scorer.select``); operations cases ('ops_ticket': offline, error_burst, site_anomaly,
+call_guard) are never replayed: they are tickets in ``ads.ads_ops_queue``. Results go to schema ``scorer``
+(tables solutions, upload_plan, raw_upload_requests), replacing the day. Status of a replayed case:
+'improved' (a solution resolves the trigger named in resolved_trigger, with the check resolved_by, from
+log_tier to sol_tier), 'log_best' (the reason says why) or 'error' (the scene could not be rebuilt). Each
+case's seed is the run seed mixed with a CRC of its case id, so results do not depend on the order or the
+number of cases scored.
 """
 
 from __future__ import annotations
@@ -17,15 +23,18 @@ from pathlib import Path
 
 from fleetloop.paths import parse_partition
 from fleetloop.scorer import package, routing
-from fleetloop.scorer.scoring import AXES, COMPONENTS
+from fleetloop.scorer.scoring import COMPONENTS
 from fleetloop.scorer.solve import SearchConfig, solve
 from fleetloop.scorer.warehouse_scene import load_case
 
 SCORE_KEYS = COMPONENTS + ("pdms",)
+REPLAY, RAW = "counterfactual", "raw_upload"  # queue actions (seeds/trigger_catalog.csv); others are not replayed
+GAIN_AXES = ("safety", "comfort", "compliance")  # what the upload value counts beside the tier drop (never EP)
 DDL = {
     "solutions": (
         "dt date, case_id varchar, vehicle_id varchar, site_id varchar, vehicle_class varchar, queue_rank bigint, "
-        "severity integer, uncertainty double, status varchar, reason varchar, n_candidates integer, "
+        "severity integer, uncertainty double, status varchar, reason varchar, resolved_trigger varchar, "
+        "resolved_by varchar, log_tier integer, sol_tier integer, n_candidates integer, "
         "n_feasible integer, n_pruned integer, n_improving integer, pareto_front integer, "
         + ", ".join(f"log_{k} double" for k in SCORE_KEYS) + ", "
         + ", ".join(f"sol_{k} double" for k in SCORE_KEYS) + ", "
@@ -58,7 +67,8 @@ def case_seed(seed: int, case_id: str) -> int:
 
 
 def _queue(con, day: dt.date, top_k: int) -> list[dict]:
-    cur = con.execute("select * from ads.ads_case_queue where dt = ? order by queue_rank limit ?", [day, top_k])
+    cur = con.execute("select * from ads.ads_case_queue where dt = ? and action in (?, ?) order by queue_rank "
+                      "limit ?", [day, REPLAY, RAW, top_k])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
@@ -83,21 +93,27 @@ def score_case(con, case: dict, day: dt.date, packages_dir: Path, cfg: NightlyCo
         row.update(status="error", reason=str(exc), solve_seconds=time.perf_counter() - clock)
         return row
     counts = result.counts()
+    log = result.log_scores
+    res = result.resolution()
+    primary = next((r for r in res if r["resolved"]), res[0] if res else None)
     row.update(
         status="improved" if result.improved else "log_best",
-        reason=("; ".join(p["detail"] for p in result.decision_points()[:1]) if result.improved
-                else "no candidate beats the log"),
+        reason=_reason(result),
+        resolved_trigger=primary["trigger"] if result.improved else None,
+        resolved_by=primary["check"] if result.improved else None,
+        log_tier=None if primary is None else primary["log_tier"],
+        sol_tier=primary["solution_tier"] if result.improved else None,
         n_candidates=counts["candidates"], n_feasible=counts["feasible"], n_pruned=counts["pruned"],
         n_improving=counts["improving"], pareto_front=counts["pareto_front"],
-        log_hard_brake_tier=int(result.log_scores["hard_brake_tier"]),
+        log_hard_brake_tier=int(log["hard_brake_tier"]),
         raw_bytes=scene.metadata.get("raw_bytes"), solve_seconds=result.timings_s["total"],
     )
-    row.update({f"log_{k}": result.log_scores[k] for k in SCORE_KEYS})
+    row.update({f"log_{k}": log[k] for k in SCORE_KEYS})
     if result.improved:
         sol = result.solution_scores
         row.update({f"sol_{k}": sol[k] for k in SCORE_KEYS})
-        row.update(sol_hard_brake_tier=int(sol["hard_brake_tier"]), delta_pdms=sol["pdms"] - result.log_scores["pdms"],
-                   improvement=sum(max(sol[a] - result.log_scores[a], 0.0) for a in AXES))
+        row.update(sol_hard_brake_tier=int(sol["hard_brake_tier"]), delta_pdms=sol["pdms"] - log["pdms"],
+                   improvement=improvement(primary, sol, log))
         rob = result.robustness or {}
         row.update(robustness_variants=rob.get("variants"), robust_collision_free_share=rob.get("collision_free_share"),
                    robust_better_share=rob.get("better_share"))
@@ -110,16 +126,31 @@ def score_case(con, case: dict, day: dt.date, packages_dir: Path, cfg: NightlyCo
     return row
 
 
+def _reason(result) -> str:
+    """What the solution resolves and where it departs from the log, or why the log is best."""
+    if not result.improved:
+        return result.verdict()
+    points = result.decision_points()
+    return points[0]["detail"] if points else result.verdict()
+
+
+def improvement(primary: dict, sol: dict[str, float], log: dict[str, float]) -> float:
+    """The upload value's improvement: the tier the solution drops on the resolved trigger's check plus its
+    gains on the safety, comfort and compliance axes (progress never counts)."""
+    gain = sum(max(sol[a] - log[a], 0.0) for a in GAIN_AXES)
+    return float(primary["log_tier"] - primary["solution_tier"]) + gain
+
+
 def run_nightly(con, day, packages_dir: Path, cfg: NightlyConfig | None = None) -> dict[str, list[dict]]:
     """Score the day's top-K cases; returns the rows of the three scorer tables (not yet written)."""
     cfg = cfg or NightlyConfig()
     day = parse_partition(day)
     solutions, raws = [], []
     for case in _queue(con, day, cfg.top_k):
-        if case["action"] == "raw_upload" or case["perception_suspect"]:
+        if case["action"] == RAW or case["perception_suspect"]:
             req = routing.raw_upload_request(case)
             raws.append({"dt": day, **vars(req)})
-        else:
+        elif case["action"] == REPLAY:
             solutions.append(score_case(con, case, day, Path(packages_dir), cfg))
     items = [{"case_id": r["case_id"], "kind": "solution", "bytes": r["package_bytes"], "severity": r["severity"],
               "uncertainty": r["uncertainty"], "improvement": r["improvement"]}
@@ -143,6 +174,11 @@ def write_tables(con, day, tables: dict[str, list[dict]]) -> dict[str, int]:
     for name, rows in tables.items():
         cols = _columns(name)
         con.execute(f"create table if not exists scorer.{name} ({DDL[name]})")
+        have = {r[0] for r in con.execute("select column_name from information_schema.columns where "
+                                          "table_schema = 'scorer' and table_name = ?", [name]).fetchall()}
+        for col in DDL[name].split(","):
+            if col.split()[0] not in have:  # a table written before the column existed gains it
+                con.execute(f"alter table scorer.{name} add column {col.strip()}")
         con.execute(f"delete from scorer.{name} where dt = ?", [day])
         if rows:
             marks = ", ".join("?" for _ in cols)

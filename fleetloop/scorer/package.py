@@ -3,6 +3,12 @@
 Numeric series are fixed point (1 cm, 1 cm/s, 1 mrad, 1 ms) and delta-encoded (first value, then
 int32 differences), the whole JSON document zlib-compressed behind a magic line. Decoding restores every
 value within half a quantum: 0.5 cm, 0.5 cm/s, 0.5 mrad.
+
+``decision_metadata`` says what was fixed: ``fixed`` (the case trigger the solution resolves, the check that
+decided it, the log's and the solution's tier, every component that changed with its delta, the components
+better and worse), ``verdict`` (one line, or why the log is best), the case's checks and their per-check
+``resolution``, log and solution scores, ``cost_deltas``, the ``key_decision_points`` (where the solution
+departs from the log and why), the solution's parameters, the search counts and the robustness re-check.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import zlib
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from fleetloop.scorer.scoring import AXES, COMPONENTS
 
 MAGIC = b"FLSSP1\n"
 # quantum per trajectory column t, x, y, heading, v and per agent-track column x, y, heading, v
@@ -130,10 +138,15 @@ def build(result) -> ScenarioSolutionPair:
     if result.chosen is not None:
         sol = result.solution
         optimized = np.column_stack([scene.ego_log[:, 0], sol.x[0], sol.y[0], sol.h[0], sol.v[0]])
-    keys = ("nc", "dac", "ep", "ttc", "c", "ddc", "lk", "slc", "pdms", "safety", "efficiency", "comfort",
-            "compliance", "progress_m", "hard_brake_tier", "weaving")
+    keys = COMPONENTS + ("pdms",) + AXES + ("progress_m", "hard_brake_tier", "weaving", "stuck")
     decision = {
         "improved": result.improved,
+        # what was fixed: the case trigger the solution resolves, by which check, from which tier to which,
+        # and every component that changed with its delta (None when the log is best)
+        "fixed": result.fixed(),
+        "verdict": result.verdict(),
+        "case_checks": [{"trigger": t, "check": c} for t, c in result.checks],
+        "resolution": result.resolution(),
         "log_scores": {k: result.log_scores[k] for k in keys},
         "solution_scores": None if result.chosen is None else {k: result.solution_scores[k] for k in keys},
         "cost_deltas": result.deltas(),

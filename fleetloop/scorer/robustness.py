@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fleetloop.scorer import scoring
-from fleetloop.scorer.select import improves
+from fleetloop.scorer.select import NO_CASE, improves
 from fleetloop.scorer.world import Agents, TrajBatch, World
 
 FAMILIES = ("speed", "delay", "noise")
@@ -64,11 +64,12 @@ def variants(world: World, count: int = 24, seed: int = 0) -> list[tuple[str, np
 
 
 def check(world: World, log_scores: dict[str, float], solution: TrajBatch, solution_scores: dict[str, float],
-          progress_ref: float, count: int = 24, seed: int = 0) -> dict:
-    """Re-score the log and the solution on each variant: shares that stay collision-free and better.
+          progress_ref: float, count: int = 24, seed: int = 0, checks=NO_CASE) -> dict:
+    """Re-score the log and the solution on each variant: shares that stay collision-free and better
+    (still an improvement on the log by ``select.improves`` with the case's ``checks``).
 
     Only NC and TTC depend on the agents; the other components (and EP, against the case's progress bar
-    ``progress_ref``) carry over from the case's scoring."""
+    ``progress_ref``) and the trigger tiers carry over from the case's scoring."""
     log = world.log
     pair = TrajBatch(*(np.concatenate([getattr(log, k), getattr(solution, k)]) for k in ("x", "y", "h", "v", "s", "d")))
     base = {k: np.array([log_scores[k], solution_scores[k]], dtype=float) for k in scoring.COMPONENTS + ("progress_m",)}
@@ -78,14 +79,13 @@ def check(world: World, log_scores: dict[str, float], solution: TrajBatch, solut
     for name, st in variants(world, count, seed):
         nc, ttc, _ = scoring.collisions_and_ttc(world, pair, Agents.from_states(st, a.length, a.width, a.static))
         sc = scoring.finish(dict(base, nc=nc, ttc=ttc))
-        log_v = {k: float(v[0]) for k, v in sc.items()} | {k: log_scores[k] for k in ("hard_brake_tier", "weaving")}
-        sol_v = {k: v[1:] for k, v in sc.items()} | {
-            "hard_brake_tier": np.array([solution_scores["hard_brake_tier"]]),
-            "weaving": np.array([solution_scores["weaving"]]), "pruned": np.array([False])}
+        log_v = {k: log_scores[k] for k in log_scores if k not in sc} | {k: float(v[0]) for k, v in sc.items()}
+        sol_v = {k: np.array([solution_scores[k]], dtype=float) for k in solution_scores if k not in sc} | {
+            k: v[1:] for k, v in sc.items()} | {"pruned": np.array([False])}
         rows.append({
             "variant": name,
             "collision_free": bool(nc[1] == 1.0),
-            "better_than_log": bool(improves(sol_v, log_v)[0]),
+            "better_than_log": bool(improves(sol_v, log_v, checks)[0]),
             "pdms_log": log_v["pdms"],
             "pdms_solution": float(sc["pdms"][1]),
         })

@@ -1,7 +1,9 @@
 """Routing and upload ranking.
 
-Perception-suspect cases (queue action 'raw_upload') ask for the raw sensor window instead of a
-counterfactual (seed 000: the sandbox is only as good as perception). Packages and raw requests are then
+What a case gets is declared per trigger in ``seeds/trigger_catalog.csv`` (``ads.ads_case_queue.action``):
+perception-suspect cases ('raw_upload') ask for the raw sensor window instead of a counterfactual (seed 000:
+the sandbox is only as good as perception); operations triggers ('ops_ticket') are tickets in
+``ads.ads_ops_queue`` and never reach the scorer or the upload plan. Packages and raw requests are then
 ranked for the nightly upload by value = severity x uncertainty x improvement and taken greedily in that
 order while they fit the byte budget. Uncertainty is floored at ``UNCERTAINTY_FLOOR`` so that a case the
 model was sure about still ranks by severity and improvement; a raw request's improvement is

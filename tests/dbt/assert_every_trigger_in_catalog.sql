@@ -1,0 +1,16 @@
+-- Every trigger (defined in seeds/trigger_definitions.csv or firing in dwd_event) has a row in
+-- seeds/trigger_catalog.csv: a case is routed (replay, raw upload or operations ticket) only by the catalog.
+with triggers as (
+    select trigger from {{ ref('trigger_definitions') }} where trigger != 'case'
+    union
+    select trigger from {{ ref('dwd_event') }}
+),
+
+catalog as (
+    select trigger from {{ ref('trigger_catalog') }}
+)
+
+select t.trigger
+from triggers as t
+left join catalog as k using (trigger)
+where k.trigger is null
