@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fleetloop.scorer.navsim import cache as metric_cache
-from fleetloop.scorer.navsim.cache import DT_S
+from fleetloop.scorer.navsim.cache import DT_S, OBSERVATION_STEPS
 from fleetloop.scorer.navsim.pdm_score import pdm_score
 from fleetloop.scorer.navsim.reference import with_pdm_closed
 from fleetloop.scorer.navsim.vehicle import VehicleParameters
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--commonroad", type=Path, required=True, metavar="SCENE.xml", help="CommonRoad XML scenario")
     p.add_argument("--trajectory", type=Path, metavar="TRAJ.csv",
                    help=f"CSV with columns {', '.join(TRAJECTORY_COLUMNS)} at 10 Hz from t = 0 (default: the log)")
-    p.add_argument("--ego", type=int, metavar="ID", help="CommonRoad obstacle id of the ego (default: as replay)")
+    p.add_argument("--ego", type=int, metavar="ID", help="CommonRoad obstacle id of the ego (default: replay's)")
     p.add_argument("--metric", choices=METRICS, default="navsim-pdms")
     p.add_argument("--vehicle", choices=("recorded", "pacifica"), default="recorded",
                    help="ego box: the recorded obstacle's (default) or nuPlan's Pacifica")
@@ -64,7 +64,8 @@ def read_trajectory(path: Path) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     from fleetloop.scorer.commonroad_scene import load_commonroad
 
-    scene = load_commonroad(args.commonroad, ego_id=args.ego)
+    ego_id = args.ego if args.ego is not None else load_commonroad(args.commonroad).metadata["ego_obstacle_id"]
+    scene = load_commonroad(args.commonroad, ego_id=ego_id, horizon_s=OBSERVATION_STEPS * DT_S)
     vehicle = VehicleParameters.pacifica() if args.vehicle == "pacifica" else metric_cache.scene_vehicle(scene)
     cache = with_pdm_closed(metric_cache.build(scene, vehicle), scene)
     rows = read_trajectory(args.trajectory) if args.trajectory else scene.ego_log
