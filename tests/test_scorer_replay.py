@@ -93,10 +93,12 @@ def test_stopped_car_smooth_earlier_brake_wins(stopped_car_result):
 
 
 def test_obstacle_needing_a_lateral_offset():
-    # a car stopped in lane 0 of a two-lane road; the log brakes gently and waits behind it
+    # a car stopped in lane 0 of a two-lane road; the log brakes gently and waits behind it: a stuck case,
+    # which only driving on in the free lane resolves
     lanes = straight_lanes(2)
     log = log_from_speeds(0.0, 0.0, 0.0, brake_profile(10.0, -2.0, 0.0))
     scene = make_scene(log, [("blocker", "car", constant_track(30.0, 0.0, 0.0, 0.0, T))], lanes=lanes, name="nudge")
+    scene.metadata["triggers"] = ["stuck"]
     r = solve(scene, SearchConfig(seed=3))
     assert r.improved
     sol = r.solution_scores
@@ -138,9 +140,12 @@ def test_comfort_limits_on_constant_deceleration(road_world):
         v = np.maximum(10.0 + decel * np.arange(T + 1) * DT, 0.0)[:15]
         log = log_from_speeds(0, 0, 0, v)
         tr = traj_of(road_world, log[:, 1], log[:, 2], log[:, 3], log[:, 4])
-        kin = scoring.kinematics(tr, DT)
-        np.testing.assert_allclose(kin["lon_acc"], decel, atol=1e-6)
-        assert scoring.comfort(kin)[0] == expected
+        np.testing.assert_allclose(scoring.lon_acc(tr, DT)[0, :-1], decel, atol=1e-6)
+        assert scoring.comfort(tr, DT)[0] == expected
+    # a gentle -2 m/s2 stop from 8 m/s, then standing: the jerk of coming to rest stays within 4.13 m/s3
+    v = np.maximum(8.0 - 2.0 * np.arange(T + 1) * DT, 0.0)
+    log = log_from_speeds(0, 0, 0, v)
+    assert scoring.comfort(traj_of(road_world, log[:, 1], log[:, 2], log[:, 3], log[:, 4]), DT)[0] == 1.0
 
 
 def test_collision_scores():
@@ -210,7 +215,7 @@ def test_ep_and_pdms_formula():
     np.testing.assert_allclose(scoring.finish_ep(prog, 4.0), [1.0, 1.0, 1.0])
     out = scoring.finish({"nc": np.array([1.0, 0.5]), "dac": np.array([1.0, 1.0]), "ep": np.array([0.8, 1.0]),
                           "ttc": np.array([1.0, 0.0]), "c": np.array([0.0, 1.0]), "ddc": np.ones(2),
-                          "lk": np.array([1.0, 0.0]), "slc": np.ones(2)})
+                          "lk": np.array([1.0, 0.0]), "slc": np.ones(2), "tlc": np.ones(2)})
     np.testing.assert_allclose(out["pdms"], [(5 * 0.8 + 5) / 12, 0.5 * 7 / 12])
     np.testing.assert_allclose(out["compliance"], [1.0, 0.5])
     np.testing.assert_allclose(out["safety"], [1.0, 0.25])

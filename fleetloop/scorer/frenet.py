@@ -168,9 +168,8 @@ class Corridor:
         dd = d[..., None]
         return self.present[i] & (dd >= self.lo[i]) & (dd <= self.hi[i])
 
-    def on_road(self, s: np.ndarray, d: np.ndarray) -> np.ndarray:
-        """Whether each Frenet point lies on the drivable area."""
-        x, y = self.ref.to_xy(np.asarray(s, dtype=float), np.asarray(d, dtype=float))
+    def on_road_xy(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each point lies on the drivable area."""
         return shapely.contains_xy(self.road, x, y)
 
     def lane_facts(self, s: np.ndarray, d: np.ndarray) -> dict[str, np.ndarray]:

@@ -65,11 +65,6 @@ def _lanes_at(world: World, s: float) -> list[tuple[float, float, float, bool, f
             for k in range(len(c.lane_ids)) if c.present[i, k]]
 
 
-def _on_road(world: World, s: float, d: float) -> bool:
-    x, y = world.ref.to_xy(np.array(s), np.array(d))
-    return world.corridor.road.contains(shapely.Point(float(x), float(y)))
-
-
 def _lane_fact(world: World, s: float, d: float) -> tuple[float, bool, float]:
     """(distance to the chosen lane centre, against traffic, speed limit) as in Corridor.lane_facts."""
     lanes = _lanes_at(world, s)
@@ -84,28 +79,47 @@ def _lane_fact(world: World, s: float, d: float) -> tuple[float, bool, float]:
     return abs(d - lanes[k][2]), against, lanes[k][4]
 
 
+def _runs_red(world: World, tr: dict) -> bool:
+    """Whether the centre crosses a stop line forwards while its light is red, into a governed movement."""
+    for line in world.stop_lines:
+        (ax, ay), (bx, by) = line.left_xy, line.right_xy
+        for t in range(1, len(tr["x"])):
+            px, py, qx, qy = tr["x"][t - 1], tr["y"][t - 1], tr["x"][t], tr["y"][t]
+            before = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+            after = (bx - ax) * (qy - ay) - (by - ay) * (qx - ax)
+            spans = ((qx - px) * (ay - py) - (qy - py) * (ax - px)) * ((qx - px) * (by - py) - (qy - py) * (bx - px))
+            if not (before < 0 <= after and spans <= 0 and line.red[t]):
+                continue
+            if line.governed is None:
+                return True
+            later = [shapely.Point(x, y) for x, y in zip(tr["x"][t:], tr["y"][t:])]
+            governed = any(line.governed.contains(pt) for pt in later)
+            entered = line.after is not None and any(line.after.contains(pt) for pt in later)
+            if governed or not entered:
+                return True
+            break
+    return False
+
+
 def score_one(world: World, tr: dict, prune_below: dict[str, float] | None = None) -> dict[str, float]:
     """All components of one trajectory (dict of (T+1,) lists x, y, h, v, s, d and optional acc)."""
     dt = world.dt
     nc, ttc = _nc_ttc(world, tr, world.agents)
     hl, hw = world.ego.length_m / 2, world.ego.width_m / 2
     dac = 1.0
-    for t in range(len(tr["x"])):
-        psi = tr["h"][t] - float(world.ref.heading_at(tr["s"][t]))
+    for x, y, h in zip(tr["x"], tr["y"], tr["h"]):
+        c, s = math.cos(h), math.sin(h)
         for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw)):
-            cs = tr["s"][t] + a * math.cos(psi) - b * math.sin(psi)
-            cd = tr["d"][t] + a * math.sin(psi) + b * math.cos(psi)
-            if not _on_road(world, cs, cd):
+            if not world.corridor.road.contains(shapely.Point(x + a * c - b * s, y + a * s + b * c)):
                 dac = 0.0
     out = {"nc": nc, "dac": dac, "progress_m": tr["s"][-1] - tr["s"][0]}
     nan = float("nan")
     if prune_below and (nc < prune_below["nc"] or dac < prune_below["dac"]):
-        return out | {"pruned": True, "ttc": nan, "c": nan, "ddc": nan, "lk": nan, "slc": nan,
+        return out | {"pruned": True, "ttc": nan, "c": nan, "ddc": nan, "lk": nan, "slc": nan, "tlc": nan,
                       "hard_brake_tier": nan, "weaving": nan}
     one = TrajBatch(*(np.array([tr[k]]) for k in ("x", "y", "h", "v", "s", "d")),
                     acc=None if tr.get("acc") is None else np.array([tr["acc"]]))
-    kin = scoring.kinematics(one, dt)
-    trig = scoring.trigger_tiers(world, one, kin)
+    trig = scoring.trigger_tiers(world, one)
     facts = [_lane_fact(world, s, d) for s, d in zip(tr["s"], tr["d"])]
     wrong = []
     for t in range(1, len(tr["s"])):
@@ -120,8 +134,8 @@ def score_one(world: World, tr: dict, prune_below: dict[str, float] | None = Non
         best = max(best, run)
     lk = 0.0 if best * dt > scoring.LK_MAX_S + 1e-9 else 1.0
     over = sum(max(v - lim, 0.0) for v, (_, _, lim) in zip(tr["v"], facts)) / len(tr["v"])
-    return out | {"pruned": False, "ttc": ttc, "c": float(scoring.comfort(kin)[0]), "ddc": ddc, "lk": lk,
-                  "slc": max(0.0, 1.0 - over / scoring.OVERSPEED_REF_MPS),
+    return out | {"pruned": False, "ttc": ttc, "c": float(scoring.comfort(one, dt)[0]), "ddc": ddc, "lk": lk,
+                  "slc": max(0.0, 1.0 - over / scoring.OVERSPEED_REF_MPS), "tlc": 0.0 if _runs_red(world, tr) else 1.0,
                   "hard_brake_tier": float(trig["hard_brake_tier"][0]), "weaving": float(trig["weaving"][0])}
 
 

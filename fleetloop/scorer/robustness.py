@@ -28,7 +28,7 @@ def _retime(track: np.ndarray, factor: float, dt: float) -> np.ndarray:
         return track.copy()
     target = arc * factor
     out = track.copy()
-    h_end, v_end = track[idx[-1], 2], track[idx[-1], 3]
+    h_end = track[idx[-1], 2]
     beyond = np.maximum(target - arc[-1], 0.0)
     out[idx, 0] = np.interp(target, arc, pts[:, 0]) + beyond * np.cos(h_end)
     out[idx, 1] = np.interp(target, arc, pts[:, 1]) + beyond * np.sin(h_end)

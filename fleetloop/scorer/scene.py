@@ -32,9 +32,17 @@ class EgoSpec:
     max_acc_mps2: float
     max_dec_mps2: float
     max_speed_mps: float
+    max_lat_acc_mps2: float
+    max_combined_acc_mps2: float  # friction circle: sqrt(a_lon^2 + a_lat^2)
+    max_curvature_rate_1pms: float
+
+    @property
+    def max_curvature_1pm(self) -> float:
+        """The tightest rear-axle path the steering allows: tan(max_steer_rad) / wheelbase_m."""
+        return float(np.tan(self.max_steer_rad) / self.wheelbase_m)
 
     @classmethod
-    def for_class(cls, vehicle_class: str, **overrides: float) -> "EgoSpec":
+    def for_class(cls, vehicle_class: str, **overrides: float) -> EgoSpec:
         row = vehicle_classes().get(vehicle_class)
         if row is None:
             raise KeyError(f"unknown vehicle class {vehicle_class!r} (see seeds/vehicle_classes.csv)")
@@ -46,6 +54,9 @@ class EgoSpec:
             "max_acc_mps2": float(row["max_acc_mps2"]),
             "max_dec_mps2": float(row["max_dec_mps2"]),
             "max_speed_mps": float(row["max_speed_mps"]),
+            "max_lat_acc_mps2": float(row["max_lat_acc_mps2"]),
+            "max_combined_acc_mps2": float(row["max_combined_acc_mps2"]),
+            "max_curvature_rate_1pms": float(row["max_curvature_rate_1pms"]),
         } | overrides
         return cls(vehicle_class=vehicle_class, **values)
 

@@ -10,11 +10,14 @@ keeping (LK) and speed-limit compliance (SLC), plus the warehouse's hard_brake a
   DDC = SLC = 1: speeding does not set the bar); 1 when that best progress is below 5 m.
 - TTC: the ego box moved at constant velocity for 0.2..1.0 s must not hit an agent ahead (at its logged
   position at that time) that it does not already touch.
-- C: nuPlan comfort limits on Savitzky-Golay derivatives (window 7, order 2) of speed and heading.
+- C: nuPlan's comfort test (``navsim.comfort`` with nuPlan's own filter windows) on the longitudinal
+  acceleration and speed x yaw rate.
 - DDC: progress against the lane direction within any 1 s: <= 2 m -> 1, <= 6 m -> 0.5, else 0.
 - LK: 0 when the centre stays > 0.5 m from the nearest lane centreline for more than 2 s.
-- SLC: max(0, 1 - mean overspeed / 2.23 m/s).
-Selection axes: safety = NC (1 + TTC) / 2, efficiency = EP, comfort = C, compliance = DAC DDC (LK + SLC) / 2.
+- SLC: max(0, 1 - mean overspeed / 2.23 m/s) over the lanes' limits.
+- TLC: 0 when the trajectory runs a red light (``stop_lines``).
+Selection axes: safety = NC (1 + TTC) / 2, efficiency = EP, comfort = C,
+compliance = DAC DDC TLC (LK + SLC) / 2.
 """
 
 from __future__ import annotations
@@ -22,18 +25,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import savgol_filter
 
+from fleetloop.scorer.navsim.comfort import NUPLAN_WINDOWS, comfort_checks
+from fleetloop.scorer.navsim.enums import STATE_SIZE, StateIndex
+from fleetloop.scorer.stop_lines import red_light_violations
 from fleetloop.scorer.triggers import hard_brake_tier, weaving_fired
 from fleetloop.scorer.world import Agents, TrajBatch, World
 
-COMFORT_LIMITS = {
-    "lon_acc_min_mps2": -4.05,
-    "lon_acc_max_mps2": 2.40,
-    "lat_acc_abs_mps2": 4.89,
-    "yaw_rate_abs_rps": 0.95,
-    "yaw_acc_abs_rps2": 1.93,
-    "lon_jerk_abs_mps3": 4.13,
-    "jerk_abs_mps3": 8.37,
-}
 SAVGOL_WINDOW = 7
 SAVGOL_ORDER = 2
 STOPPED_MPS = 0.05
@@ -43,40 +40,33 @@ DDC_WINDOW_S = 1.0
 DDC_HALF_M, DDC_ZERO_M = 2.0, 6.0
 LK_DEV_M, LK_MAX_S = 0.5, 2.0
 OVERSPEED_REF_MPS = 2.23
-COMPONENTS = ("nc", "dac", "ep", "ttc", "c", "ddc", "lk", "slc")
+COMPONENTS = ("nc", "dac", "ep", "ttc", "c", "ddc", "lk", "slc", "tlc")
 AXES = ("safety", "efficiency", "comfort", "compliance")
 
 
-def kinematics(traj: TrajBatch, dt: float) -> dict[str, np.ndarray]:
-    """Smoothed derivatives (N, T+1): lon/lat acceleration, yaw rate and acceleration, jerks."""
-    win = min(SAVGOL_WINDOW, traj.v.shape[1] - (1 - traj.v.shape[1] % 2))
-    sg = dict(window_length=win, polyorder=SAVGOL_ORDER, delta=dt, axis=-1, mode="interp")
-    h = np.unwrap(traj.h, axis=-1)
-    yaw_rate = savgol_filter(h, deriv=1, **sg)
-    lat_acc = traj.v * yaw_rate
-    lon_jerk = savgol_filter(traj.v, deriv=2, **sg)
-    return {
-        "lon_acc": savgol_filter(traj.v, deriv=1, **sg),
-        "lat_acc": lat_acc,
-        "yaw_rate": yaw_rate,
-        "yaw_acc": savgol_filter(h, deriv=2, **sg),
-        "lon_jerk": lon_jerk,
-        "jerk": np.hypot(lon_jerk, savgol_filter(lat_acc, deriv=1, **sg)),
-    }
+def yaw_rate(traj: TrajBatch, dt: float) -> np.ndarray:
+    """(N, T+1) yaw rate from the headings (Savitzky-Golay, ``SAVGOL_WINDOW``), as the trigger check reads it."""
+    win = min(SAVGOL_WINDOW, traj.h.shape[1] - (1 - traj.h.shape[1] % 2))
+    return savgol_filter(np.unwrap(traj.h, axis=-1), win, SAVGOL_ORDER, deriv=1, delta=dt, axis=-1, mode="interp")
 
 
-def comfort(kin: dict[str, np.ndarray]) -> np.ndarray:
-    lim = COMFORT_LIMITS
-    ok = (
-        (kin["lon_acc"].min(axis=1) >= lim["lon_acc_min_mps2"])
-        & (kin["lon_acc"].max(axis=1) <= lim["lon_acc_max_mps2"])
-        & (np.abs(kin["lat_acc"]).max(axis=1) <= lim["lat_acc_abs_mps2"])
-        & (np.abs(kin["yaw_rate"]).max(axis=1) <= lim["yaw_rate_abs_rps"])
-        & (np.abs(kin["yaw_acc"]).max(axis=1) <= lim["yaw_acc_abs_rps2"])
-        & (np.abs(kin["lon_jerk"]).max(axis=1) <= lim["lon_jerk_abs_mps3"])
-        & (np.abs(kin["jerk"]).max(axis=1) <= lim["jerk_abs_mps3"])
-    )
-    return ok.astype(float)
+def lon_acc(traj: TrajBatch, dt: float) -> np.ndarray:
+    """(N, T+1) longitudinal acceleration: the measured or planned series, else the speed's differences."""
+    if traj.acc is not None:
+        return traj.acc
+    acc = np.diff(traj.v, axis=1, append=traj.v[:, -1:]) / dt
+    acc[:, -1] = acc[:, -2]
+    return acc
+
+
+def comfort(traj: TrajBatch, dt: float) -> np.ndarray:
+    """(N,) nuPlan's comfort test (its bounds and filter windows) on the trajectory's accelerations, lateral
+    acceleration = speed x yaw rate."""
+    states = np.zeros(traj.x.shape + (STATE_SIZE,))
+    states[..., StateIndex.HEADING] = traj.h
+    states[..., StateIndex.ACCELERATION_X] = lon_acc(traj, dt)
+    states[..., StateIndex.ACCELERATION_Y] = traj.v * yaw_rate(traj, dt)
+    return comfort_checks(states, dt, windows=NUPLAN_WINDOWS).all(axis=-1).astype(float)
 
 
 def obb_overlap(dx, dy, c1, s1, l1, w1, c2, s2, l2, w2) -> np.ndarray:
@@ -156,20 +146,17 @@ def collisions_and_ttc(world: World, traj: TrajBatch, agents: Agents) -> tuple[n
     return nc, ttc, first
 
 
-def _corners_frenet(world: World, traj: TrajBatch) -> tuple[np.ndarray, np.ndarray]:
-    psi = traj.h - world.ref.heading_at(traj.s)
-    c, s = np.cos(psi), np.sin(psi)
+def box_corners(world: World, traj: TrajBatch) -> np.ndarray:
+    """(N, T+1, 4, 2) corners of the ego's box along each trajectory."""
+    c, s = np.cos(traj.h), np.sin(traj.h)
     hl, hw = world.ego.length_m / 2, world.ego.width_m / 2
-    cs, cd = [], []
-    for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw)):
-        cs.append(traj.s + a * c - b * s)
-        cd.append(traj.d + a * s + b * c)
-    return np.stack(cs, axis=-1), np.stack(cd, axis=-1)
+    corners = [(traj.x + a * c - b * s, traj.y + a * s + b * c) for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw))]
+    return np.stack([np.stack(xy, axis=-1) for xy in corners], axis=-2)
 
 
 def drivable_area(world: World, traj: TrajBatch) -> np.ndarray:
-    cs, cd = _corners_frenet(world, traj)
-    return world.corridor.on_road(cs, cd).all(axis=(1, 2)).astype(float)
+    corners = box_corners(world, traj)
+    return world.corridor.on_road_xy(corners[..., 0], corners[..., 1]).all(axis=(1, 2)).astype(float)
 
 
 def _max_run(mask: np.ndarray) -> np.ndarray:
@@ -183,7 +170,7 @@ def _max_run(mask: np.ndarray) -> np.ndarray:
 
 
 def lane_components(world: World, traj: TrajBatch) -> dict[str, np.ndarray]:
-    """DDC, LK, SLC (N,)."""
+    """DDC, LK, SLC, TLC (N,)."""
     facts = world.corridor.lane_facts(traj.s, traj.d)
     step = np.diff(traj.s, axis=1)
     against = facts["against"][:, 1:]
@@ -197,18 +184,15 @@ def lane_components(world: World, traj: TrajBatch) -> dict[str, np.ndarray]:
     limit = np.nan_to_num(facts["speed_limit_mps"], nan=np.inf)
     overspeed = np.maximum(traj.v - limit, 0.0).mean(axis=1)
     slc = np.maximum(0.0, 1.0 - overspeed / OVERSPEED_REF_MPS)
-    return {"ddc": ddc, "lk": lk, "slc": slc}
+    tlc = np.where(red_light_violations(world.stop_lines, traj.x, traj.y), 0.0, 1.0)
+    return {"ddc": ddc, "lk": lk, "slc": slc, "tlc": tlc}
 
 
-def trigger_tiers(world: World, traj: TrajBatch, kin: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    acc = traj.acc
-    if acc is None:
-        acc = np.diff(traj.v, axis=1, append=traj.v[:, -1:]) / world.dt
-        acc[:, -1] = acc[:, -2]
-    yaw_rate = kin["yaw_rate"] if traj.yaw_rate is None else traj.yaw_rate
+def trigger_tiers(world: World, traj: TrajBatch) -> dict[str, np.ndarray]:
+    rate = yaw_rate(traj, world.dt) if traj.yaw_rate is None else traj.yaw_rate
     return {
-        "hard_brake_tier": hard_brake_tier(acc, traj.v, world.hard_brake, world.dt),
-        "weaving": weaving_fired(yaw_rate, traj.v, np.unwrap(traj.h, axis=1), world.weaving, world.dt).astype(float),
+        "hard_brake_tier": hard_brake_tier(lon_acc(traj, world.dt), traj.v, world.hard_brake, world.dt),
+        "weaving": weaving_fired(rate, traj.v, np.unwrap(traj.h, axis=1), world.weaving, world.dt).astype(float),
     }
 
 
@@ -235,13 +219,12 @@ def score(world: World, traj: TrajBatch, progress_ref: float | None = None, reac
     if prune_below:
         alive = (nc >= prune_below["nc"]) & (dac >= prune_below["dac"])
     out["pruned"] = ~alive
-    rest = {k: np.full(n, np.nan) for k in ("ttc", "c", "ddc", "lk", "slc", "hard_brake_tier", "weaving")}
+    rest = {k: np.full(n, np.nan) for k in ("ttc", "c", "ddc", "lk", "slc", "tlc", "hard_brake_tier", "weaving")}
     if alive.any():
         sub = traj.take(alive)
-        kin = kinematics(sub, world.dt)
         rest["ttc"][alive] = ttc[alive]
-        rest["c"][alive] = comfort(kin)
-        for k, v in (lane_components(world, sub) | trigger_tiers(world, sub, kin)).items():
+        rest["c"][alive] = comfort(sub, world.dt)
+        for k, v in (lane_components(world, sub) | trigger_tiers(world, sub)).items():
             rest[k][alive] = v
     out.update(rest)
     safe = safe_and_legal(out)
@@ -268,7 +251,7 @@ def finish(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out["safety"] = out["nc"] * (1 + out["ttc"]) / 2
     out["efficiency"] = out["ep"]
     out["comfort"] = out["c"]
-    out["compliance"] = out["dac"] * out["ddc"] * (out["lk"] + out["slc"]) / 2
+    out["compliance"] = out["dac"] * out["ddc"] * out["tlc"] * (out["lk"] + out["slc"]) / 2
     return out
 
 

@@ -4,8 +4,10 @@ A candidate is five parameters ``(d_target_m, v_target_mps, a_max_mps2, b_comf_m
 laterally a quintic in s from the ego's offset (and heading) to ``d_target`` over ``t_lat_s x max(v0, 3)``
 metres; longitudinally an IDM driver (desired speed ``v_target``, acceleration ``a_max``, comfortable
 deceleration ``b_comf``) following the nearest agent ahead inside its lateral band, within the ego's
-acceleration limits and a jerk limit. All candidates roll out together (arrays (N,) per step). A kinematic bicycle check
-(steering angle = atan(wheelbase x curvature) within ``max_steer_rad``) marks infeasible ones.
+acceleration limits and a jerk limit. All candidates roll out together (arrays (N,) per step).
+``track`` re-simulates them as the ego would drive them (NAVSIM's LQR tracker on the kinematic bicycle);
+``feasible`` checks a batch against the class limits of ``seeds/vehicle_classes.csv``: rear-axle curvature
+within the steering limit, curvature rate, lateral acceleration and the friction circle.
 Optionally, agents that follow the ego in its lane react (IDM on the candidate ego).
 """
 
@@ -15,6 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fleetloop.scorer.navsim.bicycle import principal_value
+from fleetloop.scorer.navsim.cache import initial_ego_state, scene_vehicle
+from fleetloop.scorer.navsim.enums import SE2, STATE_SIZE, StateIndex
+from fleetloop.scorer.navsim.simulator import center_to_rear_axle, rear_axle_to_center, simulate
+from fleetloop.scorer.navsim.tracker import TrackerConfig
+from fleetloop.scorer.navsim.vehicle import VehicleParameters
 from fleetloop.scorer.world import Agents, TrajBatch, World
 
 HEADWAY_S = 1.5
@@ -27,6 +35,11 @@ PARAMS = ("d_target_m", "v_target_mps", "a_max_mps2", "b_comf_mps2", "t_lat_s")
 T_LAT_CHOICES_S = (2.0, 4.0)
 LATERAL_NUDGES_M = (-1.0, -0.5, 0.5, 1.0)
 SPEED_LEVELS = 7
+MIN_TRAVEL_M = 0.01  # rear-axle travel per step below which a step has no curvature (under 0.1 m/s at 10 Hz)
+LIMIT_TOLERANCE = 1e-9
+
+# the search's tracker solves the curvature fit directly (NAVSIM's pseudo-inverse is for scoring)
+SEARCH_TRACKER = TrackerConfig(pseudo_inverse=False)
 
 
 @dataclass
@@ -103,7 +116,14 @@ def idm_acc(v, v0, a_max, b, gap, v_lead):
 
 
 def rollout(world: World, theta: np.ndarray) -> tuple[TrajBatch, np.ndarray]:
-    """Roll out candidates (N, 5) together; returns the batch and the kinematic feasibility mask."""
+    """Candidates (N, 5) as the ego drives them: their plans tracked (``plan``, ``track``), and which are feasible
+    (judged on the tracked trajectories)."""
+    traj = track(world, plan(world, theta))
+    return traj, feasible(world, traj)
+
+
+def plan(world: World, theta: np.ndarray) -> TrajBatch:
+    """The planned trajectories of candidates (N, 5), rolled out together."""
     ego, dt, steps = world.ego, world.dt, world.steps
     n = len(theta)
     d_t, v_t, a_max, b, t_lat = theta.T
@@ -149,18 +169,72 @@ def rollout(world: World, theta: np.ndarray) -> tuple[TrajBatch, np.ndarray]:
     d, slope = _lateral(s_all - s0, d0, p0, d_t[:, None], length[:, None])
     h = world.ref.heading_at(s_all) + np.arctan(slope)
     x, y = world.ref.to_xy(s_all, d)
-    traj = TrajBatch(x, y, h, v_all, s_all, d, acc=acc_all)
-    return traj, feasible(world, traj)
+    return TrajBatch(x, y, h, v_all, s_all, d, acc=acc_all)
+
+
+def _rear_axle_steps(traj: TrajBatch, vehicle: VehicleParameters) -> tuple[np.ndarray, np.ndarray]:
+    """Per step (N, T): the rear axle's travel [m] and heading change [rad] (box centres to rear axles)."""
+    poses = center_to_rear_axle(np.stack([traj.x, traj.y, traj.h], axis=-1), vehicle)
+    step = np.diff(poses, axis=1)
+    return np.hypot(step[..., 0], step[..., 1]), principal_value(step[..., 2])
+
+
+def _curvature_1pm(travel_m: np.ndarray, turn_rad: np.ndarray) -> np.ndarray:
+    return np.where(travel_m > MIN_TRAVEL_M, turn_rad / np.maximum(travel_m, MIN_TRAVEL_M), 0.0)
+
+
+def violations(world: World, traj: TrajBatch) -> dict[str, np.ndarray]:
+    """Which class limits each trajectory (N,) exceeds at some step of its rear-axle path: ``curvature`` (beyond
+    tan(max_steer) / wheelbase), ``curvature_rate`` (between moving steps), ``lat_acc`` (v^2 kappa = v x yaw
+    rate, v the larger speed of the step) and ``friction_circle`` (sqrt(a_lon^2 + a_lat^2))."""
+    ego, dt = world.ego, world.dt
+    travel_m, turn_rad = _rear_axle_steps(traj, scene_vehicle(world.scene))
+    kappa_1pm = _curvature_1pm(travel_m, turn_rad)
+    moving = travel_m > MIN_TRAVEL_M
+    rate_1pms = np.where(moving[:, 1:] & moving[:, :-1], np.diff(kappa_1pm, axis=1) / dt, 0.0)
+    lat_mps2 = np.maximum(np.abs(traj.v[:, 1:]), np.abs(traj.v[:, :-1])) * np.abs(turn_rad) / dt
+    lon_mps2 = np.diff(traj.v, axis=1) / dt
+    tol = LIMIT_TOLERANCE
+    return {
+        "curvature": (np.abs(kappa_1pm) > ego.max_curvature_1pm + tol).any(axis=1),
+        "curvature_rate": (np.abs(rate_1pms) > ego.max_curvature_rate_1pms + tol).any(axis=1),
+        "lat_acc": (lat_mps2 > ego.max_lat_acc_mps2 + tol).any(axis=1),
+        "friction_circle": (np.hypot(lon_mps2, lat_mps2) > ego.max_combined_acc_mps2 + tol).any(axis=1),
+    }
 
 
 def feasible(world: World, traj: TrajBatch) -> np.ndarray:
-    """Kinematic bicycle check: steering for the path curvature within the ego's limit."""
-    travel = np.hypot(np.diff(traj.x, axis=1), np.diff(traj.y, axis=1))
-    dh = np.diff(traj.h, axis=1)
-    moving = travel > 0.05
-    kappa = np.where(moving, dh / np.maximum(travel, 1e-9), 0.0)
-    steer = np.arctan(world.ego.wheelbase_m * np.abs(kappa))
-    return (steer <= world.ego.max_steer_rad + 1e-9).all(axis=1)
+    """Trajectories (N,) within every class limit of ``violations``."""
+    return ~np.any(list(violations(world, traj).values()), axis=0)
+
+
+def initial_state(world: World, vehicle: VehicleParameters) -> np.ndarray:
+    """(11,) rear-axle state of the logged ego at t = 0 (``navsim.cache.initial_ego_state``), its first-step
+    acceleration within the class limits (as the rollout starts) and its steering angle from the curvature of
+    the log's first step."""
+    ego = world.ego
+    state = initial_ego_state(world.scene, vehicle)
+    state[StateIndex.ACCELERATION_X] = np.clip(state[StateIndex.ACCELERATION_X], -ego.max_dec_mps2, ego.max_acc_mps2)
+    kappa_1pm = _curvature_1pm(*_rear_axle_steps(world.log.take(slice(0, 1)), vehicle))[0, 0]
+    state[StateIndex.STEERING_ANGLE] = np.clip(np.arctan(ego.wheelbase_m * kappa_1pm), -ego.max_steer_rad,
+                                               ego.max_steer_rad)
+    return state
+
+
+def track(world: World, proposals: TrajBatch) -> TrajBatch:
+    """The proposals as the ego drives them: NAVSIM's LQR tracker on the kinematic bicycle follows each one's
+    poses (box centre to rear axle, half a wheelbase behind) from the logged initial state. Poses come back at
+    the box centre (heading unwrapped from the log's), speed and acceleration are the simulated longitudinal
+    ones, s and d are projected again."""
+    vehicle = scene_vehicle(world.scene)
+    poses = center_to_rear_axle(np.stack([proposals.x, proposals.y, proposals.h], axis=-1), vehicle)
+    reference = np.zeros(poses.shape[:2] + (STATE_SIZE,))
+    reference[..., SE2] = poses
+    states = simulate(reference, initial_state(world, vehicle), vehicle, world.dt, SEARCH_TRACKER)
+    x, y, h = np.moveaxis(rear_axle_to_center(states[..., SE2], vehicle), -1, 0)
+    s, d = world.ref.project(x, y)
+    return TrajBatch(x, y, np.unwrap(h, axis=1), states[..., StateIndex.VELOCITY_X], s, d,
+                     acc=states[..., StateIndex.ACCELERATION_X])
 
 
 def followers(world: World) -> np.ndarray:

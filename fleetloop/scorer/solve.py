@@ -8,8 +8,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fleetloop.scorer import robustness, scoring, search
+from fleetloop.scorer.navsim import reference
 from fleetloop.scorer.scene import Scene
-from fleetloop.scorer.select import choose, decision_points, deltas, improves
+from fleetloop.scorer.select import (
+    NO_CASE,
+    case_checks,
+    case_tiers,
+    choose,
+    decision_points,
+    deltas,
+    fixed,
+    improves,
+    resolution,
+    verdict,
+)
 from fleetloop.scorer.world import TrajBatch, World, prepare
 
 MIN_CANDIDATES = 1000
@@ -45,6 +57,7 @@ class CaseResult:
     front: np.ndarray
     timings_s: dict[str, float] = field(default_factory=dict)
     robustness: dict | None = None
+    checks: tuple = NO_CASE  # (trigger, check) pairs the case is judged by (``select.case_checks``)
 
     @property
     def improved(self) -> bool:
@@ -67,15 +80,30 @@ class CaseResult:
     def decision_points(self) -> list[dict]:
         if self.chosen is None:
             return []
-        return decision_points(self.solution, self.world.log, self.solution_scores, self.log_scores, self.world.dt)
+        return decision_points(self.solution, self.world.log, self.solution_scores, self.log_scores, self.world.dt,
+                               self.checks)
+
+    def resolution(self) -> list[dict]:
+        """Per (trigger, check) of the case: log tier, solution tier, resolved."""
+        return resolution(self.solution_scores, self.log_scores, self.checks)
+
+    def fixed(self) -> dict | None:
+        """What the solution fixed (trigger, check, tiers, component deltas); None without a solution."""
+        return None if self.chosen is None else fixed(self.solution_scores, self.log_scores, self.checks)
+
+    def verdict(self) -> str:
+        """One line: what the solution resolves, or why the log is best."""
+        if self.chosen is None:
+            return verdict(self.checks, self.log_scores)
+        return self.fixed()["summary"]
 
     def counts(self) -> dict[str, int]:
         return {
-            "candidates": int(len(self.theta)),
+            "candidates": len(self.theta),
             "feasible": int(self.feasible.sum()),
             "pruned": int(self.scores["pruned"].sum()),
-            "improving": int(improves(self.scores, self.log_scores).sum()),
-            "pareto_front": int(len(self.front)),
+            "improving": int(improves(self.scores, self.log_scores, self.checks).sum()),
+            "pareto_front": len(self.front),
         }
 
 
@@ -89,7 +117,8 @@ def _objective(scores: dict[str, np.ndarray], log: dict[str, float]) -> np.ndarr
 
 
 def _score_batch(world: World, theta: np.ndarray, log: dict[str, float], reactive: bool):
-    """Roll out and score candidates; infeasible ones are pruned (all components NaN)."""
+    """Roll out candidates (planned, then re-simulated by the LQR tracker on the kinematic bicycle) and score the
+    tracked trajectories; infeasible ones (judged on the tracked states) are pruned (all components NaN)."""
     traj, ok = search.rollout(world, theta)
     followers = search.followers(world) if reactive else np.zeros(len(world.agents), dtype=bool)
     replay_world, reactive_agents = world, None
@@ -113,7 +142,8 @@ def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
     clock = time.perf_counter()
     timings = {}
     world = prepare(scene)
-    log_raw = scoring.score(world, world.log)
+    progress_ref = reference_progress_m(world)
+    log_raw = scoring.score(world, world.log, progress_ref=progress_ref)
     log = {k: float(v[0]) for k, v in log_raw.items()}
     timings["prepare"] = time.perf_counter() - clock
 
@@ -125,8 +155,7 @@ def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
     population = max(cfg.cem_population, -(-(cfg.min_candidates - len(theta)) // max(cfg.cem_iterations, 1)))
     for _ in range(cfg.cem_iterations):
         merged = {k: np.concatenate([s[k] for s in all_scores]) for k in scores}
-        ref = max(_best_safe(merged), log["progress_m"] if _safe(log) else 0.0)
-        value = _objective(scoring.rescore_ep(merged, ref), log)
+        value = _objective(scoring.rescore_ep(merged, progress_ref), log)
         order = np.argsort(-value)[:CEM_ELITE]
         order = order[np.isfinite(value[order])]
         if not len(order):
@@ -142,20 +171,21 @@ def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
 
     cands = TrajBatch.concat(batches)
     merged = {k: np.concatenate([s[k] for s in all_scores]) for k in all_scores[0]}
-    progress_ref = max(_best_safe(merged), log["progress_m"] if _safe(log) else 0.0)
     final = scoring.rescore_ep(merged, progress_ref)
-    log = {k: float(v[0]) for k, v in scoring.rescore_ep(log_raw, progress_ref).items()}
-    chosen, front = choose(final, log, cands, world.log)
+    checks = case_checks(scene.metadata.get("triggers"))
+    final |= case_tiers(world, cands)
+    log |= {k: float(v[0]) for k, v in case_tiers(world, world.log).items()}
+    chosen, front = choose(final, log, cands, world.log, checks)
     timings["select"] = time.perf_counter() - clock - sum(timings.values())
     result = CaseResult(scene, world, np.concatenate(thetas), cands, np.concatenate(oks), final, log,
-                        progress_ref, chosen, front, timings)
+                        progress_ref, chosen, front, timings, checks=checks)
     if chosen is not None and cfg.robustness_variants:
         # the first few of the front are re-checked on the what-if variants; the sturdiest one is chosen
         best = None
         for idx in front[:ROBUST_CHOICES]:
             result.chosen = int(idx)
             rob = robustness.check(world, log, result.solution, result.solution_scores, progress_ref,
-                                   cfg.robustness_variants, cfg.seed)
+                                   cfg.robustness_variants, cfg.seed, checks=checks)
             key = rob["collision_free_share"] + rob["better_share"]
             if best is None or key > best[0] + 1e-12:
                 best = (key, int(idx), rob)
@@ -165,10 +195,8 @@ def solve(scene: Scene, config: SearchConfig | None = None) -> CaseResult:
     return result
 
 
-def _safe(s: dict[str, float]) -> bool:
-    return bool(scoring.safe_and_legal({k: np.array([v]) for k, v in s.items()})[0])
-
-
-def _best_safe(scores: dict[str, np.ndarray]) -> float:
-    safe = scoring.safe_and_legal(scores) & ~scores["pruned"].astype(bool)
-    return float(scores["progress_m"][safe].max()) if safe.any() else 0.0
+def reference_progress_m(world: World) -> float:
+    """EP's fixed bar: PDM-Closed's progress along the reference path over the scene's horizon."""
+    xy = reference.pdm_closed_centres(world.scene, world.steps)
+    s, _ = world.ref.project(xy[:, 0], xy[:, 1])
+    return float(s[-1] - s[0])

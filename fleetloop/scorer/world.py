@@ -9,6 +9,7 @@ import numpy as np
 from fleetloop.definitions import trigger_params
 from fleetloop.scorer.frenet import Corridor, RefPath, reference_path
 from fleetloop.scorer.scene import EgoSpec, Scene
+from fleetloop.scorer.stop_lines import StopLine, stop_lines
 
 
 @dataclass
@@ -30,7 +31,7 @@ class TrajBatch:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def take(self, idx) -> "TrajBatch":
+    def take(self, idx) -> TrajBatch:
         """A sub-batch (idx: index array or boolean mask)."""
         return TrajBatch(**{k: (None if v is None else v[idx]) for k, v in vars(self).items()})
 
@@ -39,7 +40,7 @@ class TrajBatch:
         return np.stack([self.x, self.y, self.h, self.v], axis=-1)
 
     @staticmethod
-    def concat(batches: list["TrajBatch"]) -> "TrajBatch":
+    def concat(batches: list[TrajBatch]) -> TrajBatch:
         out = {}
         for k in vars(batches[0]):
             vals = [getattr(b, k) for b in batches]
@@ -61,7 +62,7 @@ class Agents:
     static: np.ndarray  # (A,) bool
 
     @classmethod
-    def from_states(cls, states: np.ndarray, length, width, static) -> "Agents":
+    def from_states(cls, states: np.ndarray, length, width, static) -> Agents:
         st = np.asarray(states, dtype=float)
         valid = np.all(np.isfinite(st), axis=-1)
         st = np.where(valid[..., None], st, 0.0)
@@ -71,7 +72,7 @@ class Agents:
     def __len__(self) -> int:
         return self.x.shape[1]
 
-    def take(self, idx) -> "Agents":
+    def take(self, idx) -> Agents:
         """Per-candidate agents of a sub-batch of candidates."""
         return replace(self, x=self.x[idx], y=self.y[idx], h=self.h[idx], v=self.v[idx], valid=self.valid[idx])
 
@@ -92,6 +93,7 @@ class World:
     log: TrajBatch
     hard_brake: dict[str, float]
     weaving: dict[str, float]
+    stop_lines: tuple[StopLine, ...] = ()
 
     @property
     def ego(self) -> EgoSpec:
@@ -105,7 +107,7 @@ class World:
     def steps(self) -> int:
         return self.scene.steps
 
-    def without_agents(self, mask: np.ndarray) -> "World":
+    def without_agents(self, mask: np.ndarray) -> World:
         """The same scene without the agents in ``mask`` (they are simulated separately)."""
         keep = ~np.asarray(mask, dtype=bool)
         a = self.agents
@@ -130,6 +132,7 @@ def prepare(scene: Scene) -> World:
         log=log,
         hard_brake=trigger_params("hard_brake", scene.ego.vehicle_class),
         weaving=trigger_params("weaving", scene.ego.vehicle_class),
+        stop_lines=stop_lines(scene),
     )
 
 

@@ -1,9 +1,9 @@
 """NAVSIM's ``ego_is_comfortable``: nuPlan's comfort bounds on Savitzky-Golay derivatives of simulated states.
 
-The filter settings are NAVSIM's, including its quirks: accelerations are smoothed over the whole horizon,
-jerks are derivatives over the whole horizon of accelerations smoothed over 8 samples, yaw rate and yaw
-acceleration use a 5-sample window; every value is rounded to 8 decimals and must lie strictly inside
-its bound.
+nuPlan smooths accelerations over 8 samples and takes jerks as derivatives over 15 samples of them; yaw
+rate and yaw acceleration use a 5-sample window. NAVSIM keeps the rest but smooths the accelerations and
+their jerks over its whole 4 s horizon (``NAVSIM_WINDOWS``); the extended score keeps nuPlan's windows over
+its 8 s (``NUPLAN_WINDOWS``). Every value is rounded to 8 decimals and must lie strictly inside its bound.
 """
 
 from __future__ import annotations
@@ -16,10 +16,22 @@ from scipy.signal import savgol_filter
 from fleetloop.scorer.navsim.enums import StateIndex
 
 ROUND_DECIMALS = 8
-ACC_WINDOW = 8
+ACC_WINDOW = 8  # nuPlan's acceleration window, and the smoothing of accelerations before their jerk
 YAW_WINDOW = 5
 POLY_ORDER = 2
 YAW_ACC_POLY_ORDER = 3
+
+
+@dataclass(frozen=True)
+class ComfortWindows:
+    """Savitzky-Golay windows (samples) of the accelerations and of their jerks; None: the whole horizon."""
+
+    acc: int | None
+    jerk: int | None
+
+
+NAVSIM_WINDOWS = ComfortWindows(acc=None, jerk=None)
+NUPLAN_WINDOWS = ComfortWindows(acc=ACC_WINDOW, jerk=15)
 
 
 @dataclass(frozen=True)
@@ -49,9 +61,10 @@ def _phase_unwrap(headings: np.ndarray) -> np.ndarray:
     return headings - 2 * np.pi * adjust
 
 
-def comfort_signals(states: np.ndarray, dt_s: float) -> dict[str, np.ndarray]:
+def comfort_signals(states: np.ndarray, dt_s: float, windows: ComfortWindows = NAVSIM_WINDOWS) -> dict[str, np.ndarray]:
     """The six signals (N, T+1) that ``ego_is_comfortable`` bounds."""
     n_time = states.shape[1]
+    acc_window, jerk_window = windows.acc or n_time, windows.jerk or n_time
     ax, ay = states[..., StateIndex.ACCELERATION_X], states[..., StateIndex.ACCELERATION_Y]
     heading = _phase_unwrap(states[..., StateIndex.HEADING])
 
@@ -59,11 +72,11 @@ def comfort_signals(states: np.ndarray, dt_s: float) -> dict[str, np.ndarray]:
         return np.round(_smooth(values, window), ROUND_DECIMALS)
 
     def jerk(values: np.ndarray) -> np.ndarray:
-        return np.round(_smooth(acc(values, ACC_WINDOW), n_time, deriv=1, dt_s=dt_s), ROUND_DECIMALS)
+        return np.round(_smooth(acc(values, ACC_WINDOW), jerk_window, deriv=1, dt_s=dt_s), ROUND_DECIMALS)
 
     return {
-        "lon_acc": acc(ax, n_time),
-        "lat_acc": acc(ay, n_time),
+        "lon_acc": acc(ax, acc_window),
+        "lat_acc": acc(ay, acc_window),
         "jerk": jerk(np.hypot(ax, ay)),
         "lon_jerk": jerk(ax),
         "yaw_acc": np.round(_smooth(heading, YAW_WINDOW, YAW_ACC_POLY_ORDER, deriv=2, dt_s=dt_s), ROUND_DECIMALS),
@@ -71,9 +84,10 @@ def comfort_signals(states: np.ndarray, dt_s: float) -> dict[str, np.ndarray]:
     }
 
 
-def comfort_checks(states: np.ndarray, dt_s: float, bounds: ComfortBounds = ComfortBounds()) -> np.ndarray:
+def comfort_checks(states: np.ndarray, dt_s: float, bounds: ComfortBounds = ComfortBounds(),
+                   windows: ComfortWindows = NAVSIM_WINDOWS) -> np.ndarray:
     """(N, 6) whether each signal of ``COMFORT_METRICS`` stays strictly within its bounds."""
-    sig = comfort_signals(states, dt_s)
+    sig = comfort_signals(states, dt_s, windows)
     limits = {
         "lon_acc": (bounds.min_lon_acc_mps2, bounds.max_lon_acc_mps2),
         "lat_acc": (-bounds.max_abs_lat_acc_mps2, bounds.max_abs_lat_acc_mps2),
