@@ -9,6 +9,9 @@ so wall time on a loaded box overstates them; the load average is printed); the 
 - scoring only, vectorised vs the straightforward per-candidate Python loop
   (``fleetloop.scorer.reference``) on the same candidates, asserting both give the same scores (the
   loop runs on a sample of ``--loop-sample`` candidates per scene and is extrapolated per candidate);
+- NAVSIM PDMS: each scene's first 1,000 search candidates cut to 4 s, re-simulated by the LQR tracker on the
+  bicycle and scored by the PDM scorer (candidates per second on one core), and PDM-Closed's 15 proposals
+  (unrolled, simulated, scored; NAVSIM's figure: 91 ms);
 - 1,000 cases on 2 cores: measured on ``--pool-cases`` cases with a 2-process pool and projected.
 
 Run: ``python benchmarks/bench_scorer.py [--scenes 5] [--loop-sample 100] [--pool-cases 40]``.
@@ -16,9 +19,12 @@ Run: ``python benchmarks/bench_scorer.py [--scenes 5] [--loop-sample 100] [--poo
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as run.py: one BLAS thread per process
+
 import argparse
 import multiprocessing as mp
-import os
 import statistics
 import time
 from pathlib import Path
@@ -26,12 +32,18 @@ from pathlib import Path
 import numpy as np
 
 from fleetloop.scorer import reference, scoring
+from fleetloop.scorer.navsim import cache as metric_cache
+from fleetloop.scorer.navsim.enums import SE2, STATE_SIZE
+from fleetloop.scorer.navsim.pdm_score import score_states
+from fleetloop.scorer.navsim.reference import pdm_closed
+from fleetloop.scorer.navsim.simulator import center_to_rear_axle
 from fleetloop.scorer.scene import EgoSpec, Scene, constant_track, log_from_speeds, straight_lanes
 from fleetloop.scorer.solve import SearchConfig, solve
 
 T = 80
 AGENTS = 30
-US101 = Path(__file__).resolve().parents[2] / "shared/realdata/commonroad_ngsim/USA_US101-4_1_T-1/USA_US101-4_1_T-1.xml"
+NAVSIM_CANDIDATES = 1000
+US101 = Path(__file__).resolve().parents[1] / "tests/data/commonroad/ngsim/USA_US101-4_1_T-1/USA_US101-4_1_T-1.xml"
 
 
 def synthetic_scene(seed: int) -> Scene:
@@ -85,6 +97,22 @@ def _cpu(fn):
     return out, time.process_time() - t0
 
 
+def navsim_figures(result) -> dict[str, float]:
+    """NAVSIM PDMS of the case's first ``NAVSIM_CANDIDATES`` candidates (4 s) and PDM-Closed's cost."""
+    scene = result.scene
+    cache = metric_cache.build(scene)
+    _, t_pdm = _cpu(lambda: pdm_closed(cache, scene))
+    cands = result.candidates.take(np.arange(min(NAVSIM_CANDIDATES, len(result.candidates))))
+    k = cache.steps + 1
+    poses = center_to_rear_axle(np.stack([cands.x[:, :k], cands.y[:, :k], cands.h[:, :k]], axis=-1), cache.vehicle)
+    proposals = np.zeros((len(cands), k, STATE_SIZE))
+    proposals[:, 0] = cache.ego_state
+    proposals[:, 1:, SE2] = poses[:, 1:]
+    scores, t_score = _cpu(lambda: score_states(cache, proposals))
+    return {"navsim_cands": len(cands), "navsim_s": t_score, "navsim_cand_per_s": len(cands) / t_score,
+            "pdm_closed_ms": t_pdm * 1000, "navsim_pdms_mean": float(scores.scores.mean())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=5)
@@ -113,7 +141,7 @@ def main() -> None:
         rows.append({
             "scene": scene.scene_id, "agents": len(scene.agent_ids), "steps": scene.steps, "candidates": n,
             "search_s": t_bare, "with_robustness_s": t_full, "cand_per_s": n / t_bare, "score_vec_s": t_vec, "score_loop_s": t_loop,
-            "speedup": t_loop / t_vec, "improved": full.improved,
+            "speedup": t_loop / t_vec, "improved": full.improved, **navsim_figures(full),
         })
     print(f"CPU seconds on one core; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'scene':28s} {'agents':>6s} {'cands':>6s} {'search s':>9s} {'+robust s':>9s} {'cand/s':>8s} "
@@ -121,7 +149,14 @@ def main() -> None:
     for r in rows:
         print(f"{r['scene']:28s} {r['agents']:6d} {r['candidates']:6d} {r['search_s']:9.3f} {r['with_robustness_s']:9.3f} "
               f"{r['cand_per_s']:8.0f} {r['score_vec_s']:11.3f} {r['score_loop_s']:16.2f} {r['speedup']:7.0f}x {r['improved']}")
+    print(f"{'scene':28s} {'NAVSIM cands':>12s} {'track+score s':>13s} {'cand/s':>8s} {'PDM-Closed ms':>13s}")
+    for r in rows:
+        print(f"{r['scene']:28s} {r['navsim_cands']:12d} {r['navsim_s']:13.3f} {r['navsim_cand_per_s']:8.0f} "
+              f"{r['pdm_closed_ms']:13.0f}")
     med = statistics.median
+    print(f"NAVSIM PDMS (LQR tracker + bicycle + PDM scorer, 4 s): median {med(r['navsim_cand_per_s'] for r in rows):.0f} "
+          f"candidates/s per core; PDM-Closed's 15 proposals in {med(r['pdm_closed_ms'] for r in rows):.0f} ms "
+          "per case on one core (NAVSIM's figure: 91 ms)")
     print(f"median per case: search {med(r['search_s'] for r in rows):.3f} s (target <= 0.5 s), "
           f"with robustness {med(r['with_robustness_s'] for r in rows):.3f} s, "
           f"{med(r['cand_per_s'] for r in rows):.0f} candidates/s; "

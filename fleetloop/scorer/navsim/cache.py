@@ -7,9 +7,11 @@
 - the map: each lane's polygon (a lane connector inside a junction), road sections (a lane and its
   same-direction neighbours, nuPlan's roadblocks) and junction areas (the area the crossing lanes of a
   junction enclose), within the map radius of the ego;
-- the route: every road section the logged ego passes through, in order, and the lanes they hold;
+- the route: every road section the logged ego drives along (a lane of it runs its way), in order, and the
+  lanes they hold;
 - the centreline: the on-route lane under the ego's rear axle with the smallest heading error, followed
-  through on-route successors (the one closest to the log's end where it forks);
+  through on-route successors (the one closest to the log's end where it forks), the lanes' poses joined as
+  they are;
 - PDM-Closed's trajectory in the scene (its normaliser for EP).
 """
 
@@ -42,6 +44,7 @@ MIN_STEPS = 10
 OBSERVATION_STEPS = 50  # 5 s of logged agents
 OBSERVATION_STRIDE = 5  # agents are read at 2 Hz, then interpolated
 MAP_RADIUS_M = 100.0
+ROUTE_HEADING_TOLERANCE_RAD = np.pi / 4  # PDM-Closed's heading tolerance for the roadblock under the ego
 
 
 @dataclass
@@ -137,11 +140,12 @@ def road_sections(scene: Scene) -> list[list[str]]:
 
 
 def drivable_map(scene: Scene, centre_xy: np.ndarray, radius_m: float = MAP_RADIUS_M) -> tuple[DrivableMap, dict]:
-    """The map polygons within ``radius_m`` of the ego, and the road sections by id (lists of lane ids)."""
+    """The map polygons reaching into the square of half-side ``radius_m`` around the ego (nuPlan's proximal
+    map query), and the road sections by id (lists of lane ids)."""
     by_id = {lane.lane_id: lane for lane in scene.lanes}
     poly = {i: lane_polygon(lane) for i, lane in by_id.items()}
-    here = shapely.Point(*centre_xy)
-    near = {i for i, p in poly.items() if p.distance(here) <= radius_m}
+    square = shapely.box(*(np.asarray(centre_xy) - radius_m), *(np.asarray(centre_xy) + radius_m))
+    near = {i for i, p in poly.items() if p.intersects(square)}
     tokens, layers, geoms, sections = [], [], [], {}
     for group in road_sections(scene):
         if not near.intersection(group):
@@ -166,13 +170,23 @@ def drivable_map(scene: Scene, centre_xy: np.ndarray, radius_m: float = MAP_RADI
 
 
 def route_sections(scene: Scene, dmap: DrivableMap, sections: dict) -> list[str]:
-    """Road sections under the logged ego's centre, in the order it enters them."""
+    """Road sections the logged ego drives along, in the order it enters them: those under its centre with a
+    lane within ``ROUTE_HEADING_TOLERANCE_RAD`` of its heading there (not the crossing lanes of a junction)."""
+    by_id = {lane.lane_id: lane for lane in scene.lanes}
+    poses = {i: PolylinePath.from_points(lane.centerline).poses for i, lane in by_id.items()}
+
+    def along(lane_id: str, x: float, y: float, h: float) -> bool:
+        lane = poses[lane_id]
+        k = int(np.argmin(np.hypot(lane[:, 0] - x, lane[:, 1] - y)))
+        return abs(float(normalize_angle(lane[k, 2] - h))) < ROUTE_HEADING_TOLERANCE_RAD
+
     centres = scene.ego_log[:, 1:3]
     hit = dmap.query(shapely.points(centres), predicate="intersects")
     order: dict[str, int] = {}
     for step, g in zip(*hit):
         token = dmap.tokens[g]
-        if token in sections:
+        _, x, y, h, _ = scene.ego_log[step]
+        if token in sections and any(along(i, x, y, h) for i in sections[token]):
             order[token] = min(order.get(token, step), step)
     return sorted(order, key=order.get)
 
@@ -209,8 +223,9 @@ def centerline(scene: Scene, ego_state: np.ndarray, vehicle: VehicleParameters, 
         if not options:
             break
         chain.append(min(options, key=lambda i: float(np.min(np.hypot(*(by_id[i].centerline - end_xy).T)))))
-    points = np.vstack([by_id[i].centerline for i in chain])
-    return PolylinePath.from_points(points), chain
+    # the lanes' own poses one after the other, the shared vertex at each join kept (as PDM-Closed does)
+    poses = np.vstack([PolylinePath.from_points(by_id[i].centerline).poses for i in chain])
+    return PolylinePath(poses), chain
 
 
 def build(scene: Scene, vehicle: VehicleParameters | None = None) -> MetricCache:

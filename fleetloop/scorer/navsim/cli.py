@@ -32,8 +32,8 @@ def register(subparsers) -> None:
                    help=f"CSV with columns {', '.join(TRAJECTORY_COLUMNS)} at 10 Hz from t = 0 (default: the log)")
     p.add_argument("--ego", type=int, metavar="ID", help="CommonRoad obstacle id of the ego (default: replay's)")
     p.add_argument("--metric", choices=METRICS, default="navsim-pdms")
-    p.add_argument("--vehicle", choices=("recorded", "pacifica"), default="recorded",
-                   help="ego box: the recorded obstacle's (default) or nuPlan's Pacifica")
+    p.add_argument("--vehicle", choices=("pacifica", "recorded"), default="pacifica",
+                   help="ego: nuPlan's Pacifica, as NAVSIM scores (default), or the recorded obstacle's box")
     p.add_argument("--rear-axle", action="store_true", help="trajectory x, y are the rear axle, not the box centre")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)
