@@ -9,12 +9,35 @@ import numpy as np
 
 from fleetloop.contract import INCIDENT_CATEGORIES
 from fleetloop.definitions import read_seed, trigger_params
-from fleetloop.sim import texts, traffic
+from fleetloop.sim import fixes, texts, traffic
 from fleetloop.sim.clock import iso
 from fleetloop.sim.fleet import ISOLATED_ERROR_CODES_PER_HOUR
 from fleetloop.sim.timeline import HZ, ramp
 
 CASE_MARGIN = 15 * HZ  # perception objects are logged 15 s around each injected event
+BLOCKER_GAP_M = (2.0, 4.0)  # bumper gap between the standing ego and the vehicle it waits behind
+BLOCKER_ACC_MPS2 = 1.5  # that vehicle pulls away faster than the ego accelerates
+BLOCKER_LEAD = HZ  # and 1 s before the ego moves
+BLOCKER_CLASSES = {"campus": ("tricycle", "car"), "urban": ("car", "truck", "bus"), "highway": ("car", "truck")}
+# A car cutting in ahead of a braking ego: it changes lanes in the CUT_IN_LANE_CHANGE_S before the brake at the
+# ego's post-brake speed, and pulls away once the ego stops braking (never slower than the ego: the gap never
+# shrinks again). Placed so that at the closest point, the end of the brake, a bumper gap of CUT_IN_GAP_M plus
+# CUT_IN_HEADWAY_S at that speed is left.
+CUT_IN_LANE_CHANGE_S = 2.0
+CUT_IN_GAP_M = 2.0
+CUT_IN_HEADWAY_S = 0.3
+CUT_IN_ACC_MPS2 = 1.5  # pulling away; at least the ego's own acceleration
+CUT_IN_AWAY_MPS = 1.0  # it settles this much faster than the ego's cruise speed
+# A pedestrian crossing the ego's lane from the right kerb to the far kerb of the lane to the left, stepping off
+# PED_LEAD_S before the brake. Placed at least PED_AHEAD_M ahead of the ego's centre, and far enough that the
+# ego's front (as driven, brake included) is still PED_GAP_M short of it when it is PED_CLEAR_M past the
+# ego's lane edge.
+PED_SPEED_MPS = 1.3
+PED_LEAD_S = 3.0
+PED_KERB_M = 2.0  # kerb to lane edge
+PED_AHEAD_M = 15.0
+PED_GAP_M = 1.0
+PED_CLEAR_M = 0.5
 CODE_SPACING = 90 * HZ  # codes of one module never come 5 in 60 s unless they are a burst
 OTHER_INCIDENTS = [c for c in INCIDENT_CATEGORIES if c != "vru_fall_no_contact"]
 INCIDENT_FAULT = {  # category -> (at_fault choices, injury probability, police probability)
@@ -74,7 +97,8 @@ class EventsMixin:
                 for k, speed in ((t, v), (t + down, 0.0), (t + down + hold, 0.0), (t + down + hold + up, v)):
                     self.tl.knot(k, speed)
                 self.tl.occupy(t, t + down + hold + up)
-                self.brakes.append({"t": t, "stuck": tier, "end": t + down + hold + up})
+                self.brakes.append({"t": t, "stuck": tier, "stop": t + down, "go": t + down + hold,
+                                    "end": t + down + hold + up})
 
     def place_shape_events(self) -> None:
         wv = trigger_params("weaving", self.vehicle.vehicle_class)
@@ -214,20 +238,28 @@ class EventsMixin:
                 below = np.flatnonzero(self.v[i0:i1] < trigger_params("stuck", self.vehicle.vehicle_class)[
                     "max_speed_mps"]) + i0
                 a, z = int(self.k[below[0]]), int(self.k[below[-1]])
-                self.add_truth("stuck", a, z, tier=b["stuck"], duration_s=(z - a + 1) / HZ)
+                blocked = self.label_rng.random() < fixes.BLOCKED_STUCK_SHARE
+                truth_id = self.add_truth("stuck", a, z, tier=b["stuck"], family="stuck_blocked" if blocked else
+                                          "stuck_clear", duration_s=(z - a + 1) / HZ)
+                if blocked:
+                    self.special_tracks.append(self.blocker_track(b, truth_id))
+                    self.truth_row(truth_id)["obstacle_id"] = self.special_tracks[-1].object_id
                 continue
             t, d = b["t"], b["d"]
             phantom = b["cause"] == "phantom_obstacle"
             truth_id = self.add_truth("hard_brake", t, t + d - 1, tier=b["tier"], cause=b["cause"],
-                                      acc_mps2=round(b["acc"], 2), speed_mps=b["v"], phantom=phantom)
-            self.special_tracks += self.event_tracks(b, truth_id)
+                                      family=fixes.BRAKE_FAMILIES[b["cause"]], acc_mps2=round(b["acc"], 2),
+                                      speed_mps=b["v"], phantom=phantom)
+            tracks = self.event_tracks(b, truth_id)
+            self.truth_row(truth_id)["obstacle_id"] = tracks[0].object_id
+            self.special_tracks += tracks
             if phantom and self.rng.random() < 0.5:
                 code_t = t + 5
                 if self.code_ok(code_t - CODE_SPACING, code_t + CODE_SPACING, "perception"):
                     self.codes.append((code_t, "PER-205", "perception"))
             if phantom and b["tier"] != "mild" and self.rng.random() < 0.3:
                 inc = self.incident(t + d + HZ, "vru_fall_no_contact", truth_id=truth_id)
-                row = next(r for r in self.truth if r["truth_id"] == truth_id)
+                row = self.truth_row(truth_id)
                 row["attributes"] = json.dumps(json.loads(row["attributes"]) | {"rider_fall": True,
                                                                                 "incident_id": inc}, sort_keys=True)
 
@@ -257,13 +289,46 @@ class EventsMixin:
         i0 = max(0, self.idx(t) - 50)
         n = i_end - i0
         tau = (np.arange(n) + i0 - self.idx(t)) / HZ
+        ego_s_m = self.s[i0:i0 + n]
         if b["cause"] == "cut_in":
-            s = ego_s + 10.0 + 0.6 * b["v"] * tau
-            lat = np.clip(-tau / 2.0, 0.0, 1.0) * lane_w
-            return [traffic.Track(f"{prefix}-cut", "car", i0, s, lat, np.full(n, 0.93))]
-        s = np.full(n, ego_s + 15.0)
-        lat = -(lane_w / 2 + 2.0) + 1.3 * np.clip(tau + 3.0, 0.0, None)
+            return [traffic.Track(f"{prefix}-cut", "car", i0, self.cut_in_s(b, tau, ego_s_m),
+                                  np.clip(-tau / CUT_IN_LANE_CHANGE_S, 0.0, 1.0) * lane_w, np.full(n, 0.93))]
+        half_m = traffic.SIZES["pedestrian"][0] / 2
+        lat = np.minimum(-(lane_w / 2 + PED_KERB_M) + PED_SPEED_MPS * np.clip(tau + PED_LEAD_S, 0.0, None),
+                         1.5 * lane_w + PED_KERB_M)
+        clear = np.flatnonzero(lat - half_m >= lane_w / 2 + PED_CLEAR_M)
+        ego_front_m = ego_s_m[clear[0] if clear.size else -1] + float(self.cls["length_m"]) / 2
+        s = np.full(n, max(ego_s + PED_AHEAD_M, ego_front_m + PED_GAP_M + half_m))
         return [traffic.Track(f"{prefix}-ped", "pedestrian", i0, s, lat, np.full(n, 0.9), crossing=True)]
+
+    def cut_in_s(self, b: dict, tau: np.ndarray, ego_s_m: np.ndarray) -> np.ndarray:
+        """Arc length of the cut-in car at ``tau`` s from the brake: the ego's post-brake speed until the brake
+        ends, then CUT_IN_ACC_MPS2 up to CUT_IN_AWAY_MPS above the ego's cruise; ``ego_s_m`` is the ego's."""
+        v1, brake_s = b["v1"], b["d"] / HZ
+        acc = max(CUT_IN_ACC_MPS2, self.kin.accel_mps2)
+        up_s = (b["v"] + CUT_IN_AWAY_MPS - v1) / acc
+        after = np.clip(tau - brake_s, 0.0, up_s)
+        rel = v1 * tau + acc / 2 * after ** 2 + acc * up_s * np.clip(tau - brake_s - up_s, 0.0, None)
+        centres_m = (float(self.cls["length_m"]) + traffic.SIZES["car"][0]) / 2
+        need = centres_m + CUT_IN_GAP_M + CUT_IN_HEADWAY_S * v1
+        in_lane = tau > -CUT_IN_LANE_CHANGE_S
+        return rel + need - np.min(rel[in_lane] - ego_s_m[in_lane])
+
+    def blocker_track(self, b: dict, truth_id: str) -> traffic.Track:
+        """A vehicle stopped in the ego's lane just ahead of where the ego stands, from before the ego brakes
+        until it pulls away shortly before the ego moves on (drawn from ``label_rng``)."""
+        rng = self.label_rng
+        cls = str(rng.choice(BLOCKER_CLASSES[self.route.kind]))
+        i0 = max(0, self.idx(b["t"]) - CASE_MARGIN)
+        n = min(self.n, self.idx(b["end"]) + CASE_MARGIN) - i0
+        rear_gap = float(self.cls["length_m"]) / 2 + rng.uniform(*BLOCKER_GAP_M) + traffic.SIZES[cls][0] / 2
+        tau = np.clip((np.arange(n) + i0 - self.idx(b["go"] - BLOCKER_LEAD)) / HZ, 0.0, None)  # since pulling away
+        v_mps, t_cruise = self.kin.cruise_mps, self.kin.cruise_mps / BLOCKER_ACC_MPS2
+        gone = np.where(tau < t_cruise, BLOCKER_ACC_MPS2 / 2 * tau ** 2,
+                        BLOCKER_ACC_MPS2 / 2 * t_cruise ** 2 + v_mps * (tau - t_cruise))
+        s = self.s[self.idx(b["stop"])] + rear_gap + gone
+        prefix = f"{self.tag}-{truth_id.rsplit('-', 1)[1]}"
+        return traffic.Track(f"{prefix}-blk", cls, i0, s, np.zeros(n), rng.uniform(0.85, 0.97, n))
 
     def shape_truths(self) -> None:
         wv = trigger_params("weaving", self.vehicle.vehicle_class)

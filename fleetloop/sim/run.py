@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fleetloop.contract import SOURCES
-from fleetloop.sim import faults
+from fleetloop.sim import faults, fixes
 from fleetloop.sim.config import SimConfig, SimResult
 from fleetloop.sim.fleet import (BASE_RATES_PER_DRIVING_HOUR, JAM_WINDOW_S, SITE_JAMS_PER_SITE_HOUR,
                                  VERSION_FACTORS, FleetPlan, event_rates, plan_fleet, rng_for)
@@ -196,7 +196,7 @@ def _site_anomaly_truth(plan: FleetPlan) -> list[dict]:
                 "vehicle_class": None, "version": None,
                 "attributes": json.dumps({"vehicles": list(jam.vehicle_ids),
                                           "window_s": JAM_WINDOW_S}, sort_keys=True),
-            })
+            } | fixes.label("site_anomaly", "site_anomaly"))
     return out
 
 
@@ -205,10 +205,11 @@ def _ts(values) -> pa.Array:
 
 
 def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
-    """events, incidents, distance and fleet.json (faults.parquet is streamed by ``_FaultSink``)."""
+    """events (with their fix labels, ``fixes.LABEL_COLUMNS``), incidents, distance and fleet.json
+    (faults.parquet is streamed by ``_FaultSink``)."""
     events = sorted(total.truth, key=lambda r: (r["ts_start"], r["truth_id"]))
     columns = ["truth_id", "trigger", "vehicle_id", "site_id", "ts_start", "ts_end", "tier", "cause",
-               "attributes", "vehicle_class", "version"]
+               "attributes", "vehicle_class", "version", *fixes.LABEL_COLUMNS]
     table = pa.table({c: (_ts([r[c] for r in events]) if c.startswith("ts_") else
                           pa.array([r[c] for r in events], pa.string())) for c in columns})
     table = table.append_column("dt", pa.array([dt.datetime.fromtimestamp(r["ts_start"] / 1000, dt.UTC).date()

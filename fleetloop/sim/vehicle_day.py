@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from fleetloop.definitions import vehicle_classes
+from fleetloop.sim import fixes, traffic
 from fleetloop.sim.events import CASE_MARGIN, EventsMixin
 from fleetloop.sim.fleet import FleetPlan, Vehicle, event_rates, rng_for
 from fleetloop.sim.signals import DayOutput, SignalsMixin
@@ -41,6 +42,8 @@ class _Day(EventsMixin, SignalsMixin):
         self.day = plan.config.day_list[day_index]
         self.tag = f"{vehicle.vehicle_id}-{self.day:%Y%m%d}"
         self.rng = rng_for(plan.config.seed, 3, vehicle.index, day_index)
+        # the fix-label draws (which stuck episodes wait behind a vehicle) leave the main stream untouched
+        self.label_rng = rng_for(plan.config.seed, 6, vehicle.index, day_index)
         self.route = plan.route(vehicle)
         self.path = self.route.path
         self.cls = vehicle_classes()[vehicle.vehicle_class]
@@ -73,18 +76,23 @@ class _Day(EventsMixin, SignalsMixin):
         hours = sum(b - a for a, b, _ in self.tl.cruise) / (3600 * HZ)
         return int(self.rng.poisson(self.rates[key] * hours))
 
+    def truth_row(self, truth_id: str) -> dict:
+        return next(r for r in self.truth if r["truth_id"] == truth_id)
+
     def next_id(self) -> int:
         self.counter += 1
         return self.counter
 
-    def add_truth(self, trigger: str, a: int, b: int, tier=None, cause=None, **attrs) -> str:
+    def add_truth(self, trigger: str, a: int, b: int, tier=None, cause=None, family: str | None = None,
+                  **attrs) -> str:
+        """A truth event with its fix label (``fixes``; ``family`` defaults to the trigger's own)."""
         truth_id = f"{trigger}-{self.tag}-{self.next_id():03d}"
         self.truth.append({
             "truth_id": truth_id, "trigger": trigger, "vehicle_id": self.vehicle.vehicle_id,
             "site_id": self.vehicle.site_id, "ts_start": self.ms(a), "ts_end": self.ms(b), "tier": tier,
             "cause": cause, "vehicle_class": self.vehicle.vehicle_class, "version": self.version,
             "attributes": json.dumps(attrs, ensure_ascii=False, sort_keys=True),
-        })
+        } | fixes.label(trigger, family or trigger))
         self.windows.append((a - CASE_MARGIN, b + CASE_MARGIN))
         return truth_id
 

@@ -96,4 +96,5 @@ def comfort_checks(states: np.ndarray, dt_s: float, bounds: ComfortBounds = Comf
         "yaw_acc": (-bounds.max_abs_yaw_acc_rps2, bounds.max_abs_yaw_acc_rps2),
         "yaw_rate": (-bounds.max_abs_yaw_rate_rps, bounds.max_abs_yaw_rate_rps),
     }
-    return np.stack([((sig[k] > lo) & (sig[k] < hi)).all(axis=-1) for k, (lo, hi) in limits.items()], axis=-1)
+    return np.stack([((sig[k] > limits[k][0]) & (sig[k] < limits[k][1])).all(axis=-1) for k in COMFORT_METRICS],
+                    axis=-1)
