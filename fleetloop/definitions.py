@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PROJECT_DIR = Path(os.environ.get("FLEETLOOP_PROJECT_DIR", Path(__file__).resolve().parents[1]))
@@ -17,7 +17,7 @@ SEEDS_DIR = PROJECT_DIR / "seeds"
 DEFAULT_CLASS = "*"
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_seed(name: str) -> tuple[dict[str, str], ...]:
     """Rows of ``seeds/<name>.csv`` as dicts of strings."""
     path = SEEDS_DIR / f"{name}.csv"
@@ -46,11 +46,16 @@ def triggers() -> list[str]:
     return list(dict.fromkeys(r["trigger"] for r in read_seed("trigger_definitions") if r["trigger"] != "case"))
 
 
-def trigger_catalog() -> dict[str, dict[str, str]]:
+CATALOG_NUMBERS = ("max_lateral_deviation_m", "check_window_s", "tier_margin_mps2")  # catalog columns read as float (empty: None)
+
+
+def trigger_catalog() -> dict[str, dict]:
     """What each trigger's cases get, by trigger (``seeds/trigger_catalog.csv``): family, action
     ('counterfactual', 'raw_upload' or 'ops_ticket'), resolved_by (the scorer check that decides whether a
-    solution resolves it) and description."""
-    return {r["trigger"]: r for r in read_seed("trigger_catalog")}
+    solution resolves it), max_lateral_deviation_m and check_window_s (floats, None where empty) and
+    description."""
+    return {r["trigger"]: r | {k: float(r[k]) if r[k].strip() else None for k in CATALOG_NUMBERS}
+            for r in read_seed("trigger_catalog")}
 
 
 def vehicle_classes() -> dict[str, dict[str, str]]:

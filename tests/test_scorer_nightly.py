@@ -213,7 +213,8 @@ def test_trigger_catalog_covers_every_trigger():
 
 def _scores(**kw) -> dict[str, np.ndarray]:
     base = dict.fromkeys(COMPONENTS, 1.0) | {"ep": 0.7, "hard_brake_tier": 0.0, "weaving": 0.0, "stuck": 0.0,
-                                              "pdms": 0.9, "pruned": 0.0}
+                                              "pdms": 0.9, "pruned": 0.0, "lateral_dev_m": 0.0,
+                                              "centre_offset_m": 0.0}
     return {k: np.array([float(v)]) for k, v in (base | kw).items()}
 
 

@@ -6,15 +6,22 @@ on everything else that matters:
 
 - **resolves**: for one of the case's counterfactual triggers (``seeds/trigger_catalog.csv``, action
   'counterfactual'), the check its catalog row names in ``resolved_by`` finds a problem on the log (tier
-  > 0) and a lower tier on the candidate. The checks (``CHECKS``), each a tier per trajectory:
+  > 0) and a lower tier on the candidate, and the candidate stays within the row's
+  ``max_lateral_deviation_m`` of the log's path (largest gap between the two Frenet d at the same step;
+  empty: unlimited): a hard brake or weaving is fixed by the same manoeuvre done better in the log's own
+  lane, never by changing lanes. The checks (``CHECKS``), each a tier per trajectory:
   ``hard_brake_tier`` the warehouse's hard_brake tier (0 none .. 3 severe); ``weaving`` whether weaving
-  fires (0 / 1); ``stuck`` 1 when the trajectory stands still at the end of the horizon (speed below the
-  stuck trigger's max_speed_mps) or, when the log does, has not moved on past where the log stood by more
-  than its max_displacement_m (a solution can only move on where nothing blocks it: NC and TTC must hold);
-  ``safety_fix`` how many of NC, TTC and DAC fail (< 1): triggers with no trajectory-level check
-  (takeover, call_driver, ...) are resolved only when the log fails a safety component and the candidate
-  passes it. A scene with no case trigger (a CommonRoad scenario, a hand-built scene) is judged by
-  ``component_fix``: how many of the safety, comfort and compliance components fail.
+  fires (0 / 1); ``stuck`` 1 while the trajectory is still stuck by the stuck trigger's own definition over
+  the horizon's last ``check_window_s`` (it does not move more than max_displacement_m there at a speed
+  above max_speed_mps throughout: a creep at the threshold is no driving on) or, when the log is stuck, has
+  not moved on past where the log ended by more than max_displacement_m (a solution can only move on where
+  nothing blocks it: NC and TTC must hold); ``safety_fix`` how many of NC, TTC and DAC fail (< 1), DAC
+  counted as passed only while the candidate keeps at least as close to the lane centre as the log (mean
+  |d| over the horizon) when the log fails it: triggers with no trajectory-level check (takeover,
+  call_driver, ...) are resolved only when the log fails a safety component and the candidate passes it,
+  and a log that fails DAC near its lane centre fails it for the map, which leaving the lane never mends.
+  A scene with no case trigger (a CommonRoad scenario, a hand-built scene) is judged by ``component_fix``:
+  how many of the safety, comfort and compliance components fail.
 - **no worse**: every component except EP (NC, DAC, TTC, C, DDC, LK, SLC) at least the log's, no
   warehouse trigger fired harder than on the log (hard_brake tier, weaving), and no at-fault collision at
   all (NC = 1): a solution that still collides is no training target, whatever it resolves.
@@ -29,8 +36,9 @@ from __future__ import annotations
 import numpy as np
 
 from fleetloop.definitions import trigger_catalog, trigger_params
+from fleetloop.scorer import scoring
 from fleetloop.scorer.scoring import AXES, COMPONENTS
-from fleetloop.scorer.triggers import TIERS
+from fleetloop.scorer.triggers import TIERS, hard_brake_tier
 from fleetloop.scorer.world import TrajBatch, World
 
 SAFETY = ("nc", "ttc", "dac")
@@ -43,16 +51,31 @@ DEPART_POS_M = 0.5
 DEPART_SPEED_MPS = 0.5
 
 
+def _fails(scores: dict[str, np.ndarray], key: str) -> np.ndarray:
+    return ~(np.nan_to_num(np.asarray(scores[key], float), nan=0.0) >= 1.0 - EPS)
+
+
 def _failed(scores: dict[str, np.ndarray], keys: tuple[str, ...]) -> np.ndarray:
-    return sum((~(np.nan_to_num(np.asarray(scores[k], float), nan=0.0) >= 1.0 - EPS)).astype(int) for k in keys)
+    return sum(_fails(scores, k).astype(int) for k in keys)
 
 
-CHECKS = {
-    "hard_brake_tier": lambda s: np.nan_to_num(np.asarray(s["hard_brake_tier"], float), nan=9).astype(int),
-    "weaving": lambda s: np.nan_to_num(np.asarray(s["weaving"], float), nan=9).astype(int),
-    "stuck": lambda s: np.nan_to_num(np.asarray(s["stuck"], float), nan=9).astype(int),
-    "safety_fix": lambda s: _failed(s, SAFETY),
-    "component_fix": lambda s: _failed(s, GUARDED),
+def _safety_failed(scores: dict[str, np.ndarray], log: dict[str, np.ndarray]) -> np.ndarray:
+    """NC, TTC and DAC failures; where the log fails DAC, DAC passes only as close to the lane centre as the log."""
+    off = np.nan_to_num(np.asarray(scores["centre_offset_m"], float), nan=np.inf)
+    dac = _fails(scores, "dac") | (_fails(log, "dac") & (off > np.asarray(log["centre_offset_m"], float) + EPS))
+    return _failed(scores, ("nc", "ttc")) + dac.astype(int)
+
+
+def _tier(key: str):
+    return lambda s, log: np.nan_to_num(np.asarray(s[key], float), nan=9).astype(int)
+
+
+CHECKS = {  # check -> tier per trajectory from (scores, the log's scores as 1-arrays)
+    "hard_brake_tier": _tier("hard_brake_tier"),
+    "weaving": _tier("weaving"),
+    "stuck": _tier("stuck"),
+    "safety_fix": _safety_failed,
+    "component_fix": lambda s, log: _failed(s, GUARDED),
 }
 CHECK_LABELS = {
     "hard_brake_tier": "hard_brake tier",
@@ -85,31 +108,62 @@ def case_checks(triggers) -> tuple[tuple[str | None, str], ...]:
     return tuple(pairs)
 
 
-def stuck_tier(traj: TrajBatch, log: TrajBatch, params: dict[str, float]) -> np.ndarray:
-    """The ``stuck`` check's tier per trajectory (see the module docstring); ``params``: the stuck trigger's."""
-    stands = traj.v[:, -1] < params["max_speed_mps"]
-    if log.v[0, -1] < params["max_speed_mps"]:
-        moved_on = traj.s[:, -1] - log.s[0, -1] > params["max_displacement_m"]
-        return (stands | ~moved_on).astype(float)
-    return stands.astype(float)
+def _still_stuck(traj: TrajBatch, params: dict[str, float], window_steps: int) -> np.ndarray:
+    """True where the trajectory is stuck over its last ``window_steps`` steps by the trigger's definition."""
+    w = int(np.clip(window_steps, 1, traj.v.shape[1] - 1))
+    moving = (traj.v[:, -w - 1:] > params["max_speed_mps"]).all(axis=1)
+    return ~(moving & (traj.s[:, -1] - traj.s[:, -w - 1] > params["max_displacement_m"]))
+
+
+def stuck_tier(traj: TrajBatch, log: TrajBatch, params: dict[str, float], window_steps: int) -> np.ndarray:
+    """The ``stuck`` check's tier per trajectory (see the module docstring); ``params``: the stuck trigger's,
+    ``window_steps``: the catalog's check_window_s in steps."""
+    stuck = _still_stuck(traj, params, window_steps)
+    if _still_stuck(log, params, window_steps)[0]:
+        stuck |= ~(traj.s[:, -1] - log.s[0, -1] > params["max_displacement_m"])
+    return stuck.astype(float)
 
 
 def case_tiers(world: World, traj: TrajBatch) -> dict[str, np.ndarray]:
-    """The trajectory-level tiers the scorer's components do not already hold (added to the scores)."""
-    return {"stuck": stuck_tier(traj, world.log, trigger_params("stuck", world.ego.vehicle_class))}
+    """What the checks need beyond the scorer's components (added to the scores): the stuck tier, the largest
+    lateral gap to the log at the same step (``lateral_dev_m``) and the mean distance from the lane centre
+    (``centre_offset_m``, |d| of the reference lane)."""
+    catalog = trigger_catalog()
+    window_s = catalog["stuck"]["check_window_s"]
+    steps = round(window_s / world.dt) if window_s else traj.v.shape[1] - 1
+    margin = catalog["hard_brake"]["tier_margin_mps2"] or 0.0
+    clear = hard_brake_tier(scoring.lon_acc(traj, world.dt) - margin, traj.v, world.hard_brake, world.dt)
+    return {"stuck": stuck_tier(traj, world.log, trigger_params("stuck", world.ego.vehicle_class), steps),
+            "hard_brake_tier_clear": clear.astype(float),
+            "lateral_dev_m": np.abs(traj.d - world.log.d[0]).max(axis=1),
+            "centre_offset_m": np.abs(traj.d).mean(axis=1)}
 
 
 def _as_arrays(log: dict[str, float]) -> dict[str, np.ndarray]:
     return {k: np.array([v], dtype=float) for k, v in log.items()}
 
 
+def _resolves(trig: str | None, check: str, scores: dict[str, np.ndarray], log: dict[str, float]):
+    """(log tier, candidate tiers, mask): the candidate lowers the log's tier, the log has one, and the
+    candidate keeps within the trigger's max_lateral_deviation_m of the log's path."""
+    log_a = _as_arrays(log)
+    log_tier = int(CHECKS[check](log_a, log_a)[0])
+    tiers = CHECKS[check](scores, log_a)
+    clear = f"{check}_clear"  # the tier a candidate must lower: with the catalog's margin where it has one
+    judged = CHECKS[check](scores | {check: scores[clear]}, log_a) if clear in scores else tiers
+    ok = (log_tier > 0) & (judged < log_tier)
+    limit_m = None if trig is None else trigger_catalog()[trig]["max_lateral_deviation_m"]
+    if limit_m is not None:
+        ok &= np.nan_to_num(np.asarray(scores["lateral_dev_m"], float), nan=np.inf) <= limit_m + EPS
+    return log_tier, tiers, ok
+
+
 def resolved(scores: dict[str, np.ndarray], log: dict[str, float], checks=NO_CASE) -> np.ndarray:
-    """(len(checks), N) mask: the candidate lowers the check's tier below the log's, and the log has one."""
+    """(len(checks), N) mask: the candidate resolves the (trigger, check) (see ``_resolves``)."""
     n = len(scores["pdms"])
     rows = np.zeros((len(checks), n), dtype=bool)
-    for i, (_, check) in enumerate(checks):
-        log_tier = CHECKS[check](_as_arrays(log))[0]
-        rows[i] = (log_tier > 0) & (CHECKS[check](scores) < log_tier)
+    for i, (trig, check) in enumerate(checks):
+        rows[i] = _resolves(trig, check, scores, log)[2]
     return rows
 
 
@@ -163,10 +217,10 @@ def resolution(sol: dict[str, float] | None, log: dict[str, float], checks=NO_CA
     """Per (trigger, check) of the case: the log's tier, the solution's, and whether the solution resolves it."""
     out = []
     for trig, check in checks:
-        log_tier = int(CHECKS[check](_as_arrays(log))[0])
-        sol_tier = None if sol is None else int(CHECKS[check](_as_arrays(sol))[0])
-        out.append({"trigger": trig, "check": check, "log_tier": log_tier, "solution_tier": sol_tier,
-                    "resolved": sol_tier is not None and log_tier > 0 and sol_tier < log_tier})
+        log_tier, tiers, ok = _resolves(trig, check, _as_arrays(log if sol is None else sol), log)
+        out.append({"trigger": trig, "check": check, "log_tier": log_tier,
+                    "solution_tier": None if sol is None else int(tiers[0]),
+                    "resolved": sol is not None and bool(ok[0])})
     return out
 
 
@@ -188,12 +242,14 @@ def describe(res: dict) -> str:
     if res["log_tier"] == 0:
         nothing = {"hard_brake_tier": "hard_brake does not fire on the log in the replay horizon",
                    "weaving": "weaving does not fire on the log in the replay horizon",
-                   "stuck": "the log does not stand still in the replay horizon",
+                   "stuck": "the log is not stuck at the end of the replay horizon",
                    "safety_fix": "the log passes NC, TTC and DAC: nothing a trajectory could fix",
                    "component_fix": "the log fails no safety, comfort or compliance component"}[res["check"]]
         return f"{name}: {nothing}"
+    limit_m = None if res["trigger"] is None else trigger_catalog()[res["trigger"]]["max_lateral_deviation_m"]
+    path = "" if limit_m is None else f" or leaving the log's path by more than {limit_m:g} m"
     return (f"{name}: no candidate lowers the log's {label} ({log_t}) without being worse on safety, comfort "
-            "or compliance")
+            f"or compliance{path}")
 
 
 def verdict(checks, log: dict[str, float]) -> str:

@@ -70,7 +70,7 @@ def _crop(lanes, centre: np.ndarray, radius: float) -> tuple[SceneLane, ...]:
         near = np.nonzero(np.hypot(*(lane.centerline - centre).T) <= radius)[0]
         if len(near) < 2:
             continue
-        sl = slice(near[0], near[-1] + 1)
+        sl = slice(max(near[0] - 1, 0), near[-1] + 2)  # one point past each end: the lane reaches the radius
         out.append(SceneLane(str(lane.lane_id), lane.centerline[sl], lane.left_bound[sl], lane.right_bound[sl],
                              float(lane.speed_limit_mps), tuple(lane.successors)))
     return tuple(out)
