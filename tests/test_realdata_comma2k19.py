@@ -1,7 +1,6 @@
 """The comma2k19 import: a real I-280 drive becomes raw contract files that load into ODS without loss."""
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,8 +9,9 @@ import pytest
 from fleetloop.cli import main as cli_main
 from fleetloop.ingest import connect, load_partition
 from fleetloop.realdata.comma2k19 import NOTICE, ImportOptions, import_comma2k19
+from tests.fixtures.realdata import COMMA2K19_DIR
 
-SRC = Path("/work/shared/realdata/comma2k19_example1")
+SRC = COMMA2K19_DIR
 SOURCES = ("pose", "heartbeat", "vehicle_registry", "software_deployment")
 RECORDED_DAY = dt.date(2018, 8, 2)
 

@@ -2,7 +2,6 @@
 LICENSE_NOTICE.txt): the facts of the raw CSV say no trigger fires for the car's class, and the reference
 finds none; with the truck's lower tiers the one 0.3 s deceleration becomes a mild hard brake."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,8 +13,9 @@ from fleetloop.ingest import connect, load_partition
 from fleetloop.realdata.comma2k19 import import_comma2k19
 from fleetloop.triggers import pose
 from fleetloop.triggers.reference import detect_events
+from tests.fixtures.realdata import COMMA2K19_DIR
 
-SRC = Path("/work/shared/realdata/comma2k19_example1")
+SRC = COMMA2K19_DIR
 pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="comma2k19 example not available")
 
 

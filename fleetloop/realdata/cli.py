@@ -6,9 +6,11 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from fleetloop.definitions import PROJECT_DIR
 from fleetloop.paths import Workspace
 
-DEFAULT_COMMA2K19 = Path("/work/shared/realdata/comma2k19_example1")
+# the sample segment shipped with the repository (with its licence notice)
+DEFAULT_COMMA2K19 = PROJECT_DIR / "tests" / "data" / "comma2k19"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
