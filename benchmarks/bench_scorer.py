@@ -126,7 +126,7 @@ def main() -> None:
     rows = []
     for scene in scenes(args.scenes):
         full, t_full = _cpu(lambda: solve(scene, SearchConfig(seed=0)))
-        bare, t_bare = _cpu(lambda: solve(scene, SearchConfig(seed=0, robustness_variants=0)))
+        _, t_bare = _cpu(lambda: solve(scene, SearchConfig(seed=0, robustness_variants=0)))
         n = len(full.theta)
         # scoring only: the whole candidate set vectorised vs the per-candidate loop on a sample
         prune = {"nc": full.log_scores["nc"], "dac": full.log_scores["dac"]}

@@ -72,7 +72,7 @@ def _lane_fact(world: World, s: float, d: float) -> tuple[float, bool, float]:
         return math.inf, False, math.inf
     inside = [(lo <= d <= hi) for lo, hi, *_ in lanes]
     def key(k):
-        lo, hi, centre, same, _ = lanes[k]
+        _, _, centre, same, _ = lanes[k]
         return abs(d - centre) + (0 if inside[k] else 1e6) + (0 if inside[k] and same else 1e3)
     k = min(range(len(lanes)), key=key)
     against = any(inside) and not any(inside[j] and lanes[j][3] for j in range(len(lanes)))

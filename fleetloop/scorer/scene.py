@@ -153,7 +153,7 @@ class Scene:
 
     @property
     def initial_state(self) -> dict[str, float]:
-        t, x, y, h, v = self.ego_log[0]
+        _, x, y, h, v = self.ego_log[0]
         acc = float((self.ego_log[1, 4] - v) / self.dt_s)
         return {"x_m": float(x), "y_m": float(y), "heading_rad": float(h), "speed_mps": float(v), "acc_mps2": acc}
 
