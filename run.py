@@ -48,10 +48,8 @@ def ensure_venv() -> None:
 def main(argv: list[str]) -> int:
     ensure_venv()
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home"))
     # work runs in parallel processes; BLAS threads on top of them only oversubscribe the cores
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    Path(env["DAGSTER_HOME"]).mkdir(exist_ok=True)
     if argv[:1] == ["test"]:
         cmd = [str(BIN / "python"), "-m", "pytest", *argv[1:]]
     else:

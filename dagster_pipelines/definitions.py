@@ -1,9 +1,10 @@
-"""The one Dagster entry point (``[tool.dagster]`` in pyproject): raw -> ODS -> DWD -> DWS -> ADS ->
-scorer -> published as one lineage graph, with blocking quality gates, a nightly schedule and a
-late-data sensor. Loaded lazily (``@dg.definitions``): importing this module does no work.
+"""The one Dagster code location (``[tool.dagster]`` in pyproject): raw -> ODS -> DWD -> DWS -> ADS -> scorer ->
+published -> report as one lineage graph, with blocking quality gates, a nightly schedule and a late-data sensor.
 
-dagster-dbt reads ``target/manifest.json``; prepare it first (``dbt parse``; ``fleetloop run``,
-``fleetloop demo`` and the tests do it through ``dagster_pipelines.warehouse.prepare_manifest``).
+Each domain package (``ods``, ``warehouse``, ``scorer``) exposes ``build_defs(settings, partitions)``; this module
+merges them and adds the cross-domain parts (raw landing, gates, publication, report, jobs, automation). Settings
+are resolved once here, at the code location's edge (``Settings.from_env`` for ``dagster dev`` and the UI; the
+operators' shell passes its own), and reach every asset through the ``warehouse`` resource.
 """
 
 from __future__ import annotations
@@ -12,38 +13,16 @@ import importlib
 
 import dagster as dg
 
-# Each domain package exposes its assets and checks; these are collected, not listed one by one.
+from fleetloop.settings import Settings
+
 DOMAIN_PACKAGES = ("dagster_pipelines.ods", "dagster_pipelines.warehouse", "dagster_pipelines.scorer")
-
-
-def _domain_definitions() -> dg.Definitions:
-    from dagster_pipelines.resources import resources
-
-    parts = [dg.Definitions(resources=resources())]
-    for name in DOMAIN_PACKAGES:
-        module = importlib.import_module(name)
-        own = getattr(module, "defs", None)
-        if isinstance(own, dg.Definitions):
-            parts.append(own)
-        else:
-            parts.append(
-                dg.Definitions(
-                    assets=dg.load_assets_from_package_module(module),
-                    asset_checks=dg.load_asset_checks_from_package_module(module),
-                )
-            )
-    return dg.Definitions.merge(*parts)
-
-
-def _table(key: dg.AssetKey) -> str:
-    return key.path[-1]
 
 
 def _ods_keys(keys: list[dg.AssetKey]) -> dict[str, dg.AssetKey]:
     """``{source: ODS asset key}`` for the contract's sources (asset named ``ods_<source>``)."""
     from fleetloop.contract import SOURCES
 
-    by_table = {_table(k): k for k in keys}
+    by_table = {k.path[-1]: k for k in keys}
     return {s: by_table[src.ods_table] for s, src in SOURCES.items() if src.ods_table in by_table}
 
 
@@ -62,28 +41,33 @@ def _with_raw_deps(assets: list, ods_keys: dict[str, dg.AssetKey]) -> list:
     return [a.map_asset_specs(add_raw) if isinstance(a, dg.AssetsDefinition) else a for a in assets]
 
 
-def build_definitions() -> dg.Definitions:
-    """Compose the domains' assets with the ops layer (gates, publication, jobs, automation)."""
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Compose the domains' assets with the cross-domain parts, all configured by ``settings``."""
     from dagster_pipelines.automation.landing import build_late_data_sensor, raw_asset_specs
     from dagster_pipelines.automation.schedule import build_nightly_schedule
     from dagster_pipelines.checks.gates import build_gates
     from dagster_pipelines.jobs import LOGGERS, build_daily_job
     from dagster_pipelines.partitions import daily_partitions
     from dagster_pipelines.publish.assets import build_published_asset
+    from dagster_pipelines.resources import resources
 
-    domains = _domain_definitions()
+    partitions = daily_partitions(settings)
+    domains = dg.Definitions.merge(
+        dg.Definitions(resources=resources(settings)),
+        *(importlib.import_module(name).build_defs(settings, partitions) for name in DOMAIN_PACKAGES),
+    )
     graph = domains.resolve_asset_graph()
     keys = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
     ods_keys = _ods_keys(keys)
     leaves = sorted((k for k in keys if not graph.get(k).child_keys), key=lambda k: k.to_user_string())
-    published = build_published_asset(daily_partitions, leaves, list(ods_keys.values()))
-    job = build_daily_job(daily_partitions)
+    published = build_published_asset(partitions, leaves, list(ods_keys.values()))
+    job = build_daily_job(partitions)
     return dg.Definitions(
-        assets=[*raw_asset_specs(daily_partitions), *_with_raw_deps(list(domains.assets or []), ods_keys), published],
-        asset_checks=[*(domains.asset_checks or []), *build_gates(keys, ods_keys, daily_partitions)],
+        assets=[*raw_asset_specs(partitions), *_with_raw_deps(list(domains.assets or []), ods_keys), published],
+        asset_checks=[*(domains.asset_checks or []), *build_gates(keys, ods_keys, partitions)],
         jobs=[job],
         schedules=[build_nightly_schedule(job)],
-        sensors=[build_late_data_sensor(job, ods_keys, daily_partitions)],
+        sensors=[build_late_data_sensor(job, ods_keys, partitions)],
         resources=domains.resources,
         executor=dg.in_process_executor,
         loggers=LOGGERS,
@@ -92,4 +76,5 @@ def build_definitions() -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions()
+    """The code location ``dagster dev`` and the UI load: settings from the environment (the Dagster edge)."""
+    return build_definitions(Settings.from_env())

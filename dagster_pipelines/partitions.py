@@ -1,17 +1,22 @@
-"""The daily partitions every fleetloop asset shares: one UTC day per partition."""
+"""The daily partitions every dated fleetloop asset shares: one UTC day per partition, from the first landed day."""
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 
 import dagster as dg
 
-DEFAULT_START_DATE = "2026-01-01"
+from fleetloop.paths import landed_days
+from fleetloop.settings import Settings
 
 
-def start_date() -> str:
-    """First partition day: ``FLEETLOOP_START_DATE`` (YYYY-MM-DD) or 2026-01-01."""
-    return os.environ.get("FLEETLOOP_START_DATE", DEFAULT_START_DATE)
+def first_day(settings: Settings) -> dt.date:
+    """The settings' start date, else the first day that has landed, else today (UTC)."""
+    if settings.start_date:
+        return settings.start_date
+    days = landed_days(settings.landing) if settings.landing.is_dir() else []
+    return days[0] if days else dt.datetime.now(dt.timezone.utc).date()
 
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=start_date(), timezone="UTC")
+def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=first_day(settings).isoformat(), timezone="UTC")

@@ -1,8 +1,12 @@
-"""The warehouse resource: where the DuckDB file and the landing folder are, and how to connect."""
+"""The ``warehouse`` resource: the installation's settings as Dagster configuration, and how to connect.
+
+Built from ``fleetloop.settings.Settings`` at the code location's edge (``definitions.py``); every asset, check,
+sensor and the publication read their files through it, so a configured resource and the gates can never
+point at two different files.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,42 +14,63 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from fleetloop.ingest.warehouse import connect
-from fleetloop.paths import Workspace
+from fleetloop.settings import Settings
+from fleetloop.warehouse import connect, working_connection
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The working DuckDB file and the raw landing root.
+    """Where the landing, the working and published DuckDB files and the lake are; the DuckDB bounds; the gate
+    thresholds (the fields of ``fleetloop.settings.Settings``)."""
 
-    Empty strings mean the defaults: ``FLEETLOOP_WAREHOUSE`` (as in profiles.yml) or the workspace's
-    warehouse file, and the workspace's landing folder (``FLEETLOOP_HOME``).
-    """
+    home: str
+    landing: str
+    database: str
+    published: str
+    lake: str
+    dagster_home: str
+    engine: str = "duckdb"
+    memory_limit: str = Settings.memory_limit
+    threads: int = 0  # 0: DuckDB's default
+    max_quarantine_share: float = Settings.max_quarantine_share
+    min_quarantined_rows: int = Settings.min_quarantined_rows
+    max_row_drop_share: float = Settings.max_row_drop_share
 
-    database: str = ""
-    landing: str = ""
-    memory_limit: str = ""  # DuckDB memory_limit, e.g. "4GB"; empty: FLEETLOOP_DUCKDB_MEMORY_LIMIT or 4GB
+    @classmethod
+    def from_settings(cls, s: Settings) -> WarehouseResource:
+        return cls(home=str(s.home), landing=str(s.landing), database=str(s.warehouse), published=str(s.published),
+                   lake=str(s.lake), dagster_home=str(s.dagster_home), engine=s.engine, memory_limit=s.memory_limit,
+                   threads=s.threads or 0, max_quarantine_share=s.max_quarantine_share,
+                   min_quarantined_rows=s.min_quarantined_rows, max_row_drop_share=s.max_row_drop_share)
 
     @property
-    def database_path(self) -> Path:
-        if self.database:
-            return Path(self.database)
-        env = os.environ.get("FLEETLOOP_WAREHOUSE")
-        return Path(env) if env else Workspace.from_env().warehouse
+    def settings(self) -> Settings:
+        return Settings(
+            home=Path(self.home), landing=Path(self.landing), warehouse=Path(self.database),
+            published=Path(self.published), lake=Path(self.lake), dagster_home=Path(self.dagster_home),
+            engine=self.engine, memory_limit=self.memory_limit, threads=self.threads or None,
+            max_quarantine_share=self.max_quarantine_share, min_quarantined_rows=self.min_quarantined_rows,
+            max_row_drop_share=self.max_row_drop_share,
+        )
 
     @property
     def landing_path(self) -> Path:
-        return Path(self.landing) if self.landing else Workspace.from_env().landing
+        return Path(self.landing)
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one step, closed afterwards (one writer per DuckDB file)."""
-        con = connect(self.database_path, memory_limit=self.memory_limit or None)
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the working file for one step, closed afterwards (one writer per DuckDB file)."""
+        settings = self.settings
+        if read_only:
+            with working_connection(settings, read_only=True) as con:
+                yield con
+            return
+        con = connect(settings.warehouse, settings)
         try:
             yield con
         finally:
             con.close()
 
 
-def resources() -> dict[str, dg.ConfigurableResource]:
+def resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """The resources the domain assets expect, by key."""
-    return {"warehouse": WarehouseResource()}
+    return {"warehouse": WarehouseResource.from_settings(settings)}

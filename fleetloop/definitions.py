@@ -1,19 +1,17 @@
 """Reference data shared by Python and dbt: the dbt seeds are the single source of truth.
 
 Trigger thresholds, the trigger catalog (what each trigger's cases get), vehicle classes, road types, the
-error-code catalog and the ASR keyword dictionary are CSV files in ``seeds/``; dbt loads them as tables and
+error-code catalog and the ASR keyword dictionary are CSV files in ``fleetloop/seeds/``; dbt loads them as tables and
 Python code (simulator, reference triggers, counterfactual scorer) reads the same files through this module.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from functools import cache
 from pathlib import Path
 
-PROJECT_DIR = Path(os.environ.get("FLEETLOOP_PROJECT_DIR", Path(__file__).resolve().parents[1]))
-SEEDS_DIR = PROJECT_DIR / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parent / "seeds"  # package data: dbt's seed-paths points here too
 DEFAULT_CLASS = "*"
 
 

@@ -7,9 +7,7 @@ Landing layout: ``<landing>/<source>/dt=YYYY-MM-DD/<file>`` with files ``*.jsonl
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from fleetloop.contract import SOURCES
@@ -76,37 +74,3 @@ def landed_days(landing: Path) -> list[dt.date]:
                 if p.name.startswith("dt=") and _PARTITION_RE.fullmatch(p.name[3:]):
                     days.add(dt.date.fromisoformat(p.name[3:]))
     return sorted(days)
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """The files of one fleetloop installation, rooted at ``FLEETLOOP_HOME`` (default ``./data``)."""
-
-    root: Path
-
-    @classmethod
-    def from_env(cls) -> "Workspace":
-        return cls(Path(os.environ.get("FLEETLOOP_HOME", "data")).resolve())
-
-    @property
-    def landing(self) -> Path:
-        return self.root / "landing"
-
-    @property
-    def warehouse(self) -> Path:
-        """The working DuckDB file that runs write to."""
-        return self.root / "warehouse" / "fleetloop.duckdb"
-
-    @property
-    def published(self) -> Path:
-        """The read-only DuckDB file analysts query; replaced atomically after a gated run."""
-        return self.root / "published" / "fleetloop.duckdb"
-
-    @property
-    def packages(self) -> Path:
-        """Counterfactual solution packages."""
-        return self.root / "packages"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports"

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fleetloop.cli import main as cli_main
+from fleetloop_shell.cli import main as cli_main
 from fleetloop.contract import MAX_SPEED_MPS, SOURCES, markdown_table
 from fleetloop.ingest import connect, load_partition
 from fleetloop.ingest.schema import LINEAGE_COLUMNS

@@ -12,7 +12,7 @@ import pytest
 import shapely
 from commonroad.common.file_reader import CommonRoadFileReader
 
-from fleetloop.cli import main
+from fleetloop_shell.cli import main
 from fleetloop.scorer.commonroad_scene import load_commonroad
 from fleetloop.scorer.navsim import cache as metric_cache
 from fleetloop.scorer.navsim.cache import DT_S, OBSERVATION_STEPS

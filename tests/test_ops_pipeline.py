@@ -43,7 +43,7 @@ def ops_home(sim_fleet, tmp_path_factory):
            "DAGSTER_HOME": str(root / "dagster_home")}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    from fleetloop.ops.runner import prepare_environment
+    from fleetloop_shell.runner import prepare_environment
 
     ws = prepare_environment()
     yield ws
@@ -56,7 +56,7 @@ def ops_home(sim_fleet, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_days(ops_home, sim_fleet):
-    from fleetloop.ops.runner import run_days
+    from fleetloop_shell.runner import run_days
 
     return run_days(sim_fleet.days, progress=lambda _: None)
 
@@ -109,8 +109,8 @@ def _write_broken_heartbeats(landing: Path, day: dt.date) -> Path:
 
 def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_home, sim_fleet):
     from dagster_pipelines.definitions import build_definitions
-    from fleetloop.ops.runner import run_days
-    from fleetloop.ops.status import day_status
+    from fleetloop_shell.runner import run_days
+    from fleetloop_shell.status import day_status
 
     defs = build_definitions()
     sensor = defs.resolve_sensor_def("late_data_sensor")
@@ -179,7 +179,7 @@ def test_analysts_example_queries_return_rows_on_the_published_file(two_days, op
 def test_overview_and_report_from_the_published_file(two_days, ops_home, sim_fleet):
     import re
 
-    from fleetloop.ops.overview import overview_text
+    from fleetloop.report.overview import overview_text
     from fleetloop.report.html import write_report
 
     text = overview_text(ops_home.published)
@@ -202,7 +202,7 @@ def test_overview_and_report_from_the_published_file(two_days, ops_home, sim_fle
 
 
 def test_a_day_reloaded_without_its_gates_blocks_publication_until_rerun(two_days, ops_home, sim_fleet):
-    from fleetloop.ops.runner import run_days
+    from fleetloop_shell.runner import run_days
 
     first, second = sim_fleet.days
     registry = dg.AssetKey(["ods", "ods_vehicle_registry"])

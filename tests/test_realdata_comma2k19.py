@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fleetloop.cli import main as cli_main
+from fleetloop_shell.cli import main as cli_main
 from fleetloop.ingest import connect, load_partition
 from fleetloop.realdata.comma2k19 import NOTICE, ImportOptions, import_comma2k19
 from tests.fixtures.realdata import COMMA2K19_DIR

@@ -148,7 +148,7 @@ def test_nightly_tables_packages_and_determinism(warehouse, tmp_path):
 
 
 def test_replay_cli_on_a_warehouse_case(warehouse, capsys):
-    from fleetloop.cli import main
+    from fleetloop_shell.cli import main
 
     assert main(["replay", "--case", "case_v1", "--warehouse", str(warehouse)]) == 0
     out = capsys.readouterr().out

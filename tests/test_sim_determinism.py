@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from fleetloop.cli import main
+from fleetloop_shell.cli import main
 from fleetloop.sim import SimConfig, simulate
 
 SMALL = dict(vehicles=5, days=2, start=dt.date(2026, 11, 2), hours_per_day=1.0, fault_rate=0.02,

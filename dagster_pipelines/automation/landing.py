@@ -1,15 +1,14 @@
 """The raw landing as external assets (where the lineage graph starts) and the late-data sensor."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
 import datetime as dt
 import json
 
 import dagster as dg
 
+from dagster_pipelines.resources import WarehouseResource
 from fleetloop.contract import SOURCES
-from fleetloop.ops.landing import landing_prints
-from fleetloop.paths import Workspace
+from fleetloop.landing import landing_prints
 
 RAW_GROUP = "raw"
 
@@ -69,7 +68,7 @@ def late_sources(
 
 
 def build_late_data_sensor(
-    job: dg.UnresolvedAssetJobDefinition, ods_keys: dict[str, dg.AssetKey], partitions_def: dg.PartitionsDefinition
+    job: "dg.UnresolvedAssetJobDefinition", ods_keys: dict[str, dg.AssetKey], partitions_def: dg.PartitionsDefinition
 ) -> dg.SensorDefinition:
     """A sensor that re-runs one past day (the changed sources' ODS assets and everything downstream).
     Days outside the partitions definition are ignored (and logged)."""
@@ -81,8 +80,8 @@ def build_late_data_sensor(
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Notices raw files landing for a past day and rebuilds that day and what depends on it.",
     )
-    def late_data_sensor(context) -> dg.SensorResult:
-        landing = Workspace.from_env().landing
+    def late_data_sensor(context, warehouse: WarehouseResource) -> dg.SensorResult:
+        landing = warehouse.landing_path
         previous = json.loads(context.cursor) if context.cursor else {}
         prints = landing_prints(landing)
         today = dt.datetime.now(dt.timezone.utc).date()

@@ -1,17 +1,15 @@
 """Great Expectations suites (``expectations/<table>.json``) as blocking asset checks on ODS and ADS
 assets, validated by ``fleetloop.quality.validate_table`` on the partition's rows."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
 import json
 
 import dagster as dg
 
-from fleetloop.definitions import PROJECT_DIR
-from fleetloop.ops.warehouse import working_connection
+from dagster_pipelines.resources import WarehouseResource
 from fleetloop.paths import parse_partition
+from fleetloop.quality.suites import EXPECTATIONS_DIR
 
-EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 SCHEMA_OF_PREFIX = {"ods_": "ods", "ads_": "ads"}
 # GX runs on a reservoir sample of this many rows; row-level expectations are still counted on the whole
 # partition in SQL by the runner, so a rare bad row is never missed.
@@ -49,12 +47,12 @@ def build_expectation_check(
         partitions_def=partitions_def,
         description=f"Great Expectations suite expectations/{table}.json on the day's rows",
     )
-    def expectations(context) -> dg.AssetCheckResult:
+    def expectations(context, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         from fleetloop.quality import validate_table
 
         day = parse_partition(context.partition_key)
         qualified = _qualified(table)
-        with working_connection() as con:
+        with warehouse.connect(read_only=True) as con:
             columns = {r[0] for r in con.execute(f"describe {qualified}").fetchall()}
             where = f"dt = date '{day.isoformat()}'" if "dt" in columns else None
             result = validate_table(con, qualified, table, where=where, sample_rows=GATE_SAMPLE_ROWS)

@@ -1,12 +1,11 @@
 """Blocking reconciliation gate on every ODS asset: every row accounted for, quarantine within bounds."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
 import dagster as dg
 
-from fleetloop.ops.reconciliation import day_reconciliation, quarantine_groups
-from fleetloop.ops.warehouse import working_connection
+from dagster_pipelines.resources import WarehouseResource
 from fleetloop.paths import parse_partition
+from fleetloop.reconciliation import day_reconciliation, quarantine_groups
 
 
 def _cell(samples: tuple[str, ...]) -> str:
@@ -23,12 +22,12 @@ def build_reconciliation_check(
         partitions_def=partitions_def,
         description="rows read = loaded + quarantined + duplicates, and quarantined rows stay under the gate share",
     )
-    def reconciliation(context) -> dg.AssetCheckResult:
+    def reconciliation(context, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         day = parse_partition(context.partition_key)
-        with working_connection() as con:
+        with warehouse.connect(read_only=True) as con:
             recs = day_reconciliation(con, day, source)
             groups = quarantine_groups(con, day, source)
-        problems = [p for r in recs for p in r.problems()]
+        problems = [p for r in recs for p in r.problems(warehouse.settings)]
         metadata: dict[str, object] = {
             "rows_read": sum(r.rows_read for r in recs),
             "rows_loaded": sum(r.rows_loaded for r in recs),

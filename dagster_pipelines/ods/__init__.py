@@ -1,5 +1,13 @@
-"""ODS layer: one daily-partitioned load asset per raw source (see ``assets``)."""
+"""ODS domain: one daily-partitioned load asset per raw source, generated from the contract (see ``assets``)."""
 
-from dagster_pipelines.ods.assets import build_ods_asset, ods_assets
+from __future__ import annotations
 
-__all__ = ["build_ods_asset", "ods_assets"]
+import dagster as dg
+
+from fleetloop.settings import Settings
+
+
+def build_defs(settings: Settings, partitions_def: dg.PartitionsDefinition) -> dg.Definitions:
+    from dagster_pipelines.ods.assets import build_ods_assets
+
+    return dg.Definitions(assets=build_ods_assets(partitions_def))

@@ -4,7 +4,6 @@
 
 import dagster as dg
 
-from dagster_pipelines.partitions import daily_partitions
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop.contract import SOURCES, Source
 from fleetloop.ingest import load_partition
@@ -14,14 +13,14 @@ RECONCILIATION_FIELDS = ("files", "rows_read", "rows_loaded", "rows_quarantined"
                          "rows_unaccounted")
 
 
-def build_ods_asset(source: Source) -> dg.AssetsDefinition:
+def build_ods_asset(source: Source, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The asset ``['ods', 'ods_<source>']`` that loads one day of ``source`` into ODS."""
 
     @dg.asset(
         name=source.ods_table,
         key_prefix=["ods"],
         group_name="ods",
-        partitions_def=daily_partitions,
+        partitions_def=partitions_def,
         kinds={"duckdb"},
         description=f"ODS {source.name}: {source.description} ({source.rate}); validated raw landing rows, "
                     f"rejected rows in ods.ods_quarantine, counts in ods.ods_reconciliation.",
@@ -44,4 +43,5 @@ def build_ods_asset(source: Source) -> dg.AssetsDefinition:
     return _asset
 
 
-ods_assets: list[dg.AssetsDefinition] = [build_ods_asset(s) for s in SOURCES.values()]
+def build_ods_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [build_ods_asset(s, partitions_def) for s in SOURCES.values()]

@@ -1,14 +1,12 @@
 """``published_warehouse``: atomically publish the working DuckDB file once every gate has passed."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
 from collections.abc import Sequence
 
 import dagster as dg
 
 from dagster_pipelines.checks.results import blocking_failures
-from fleetloop.ops.warehouse import warehouse_path, working_connection
-from fleetloop.paths import Workspace
+from dagster_pipelines.resources import WarehouseResource
 from fleetloop.publish import publish
 
 PUBLISHED_KEY = dg.AssetKey("published_warehouse")
@@ -49,11 +47,11 @@ def build_published_asset(
         group_name="published",
         kinds={"duckdb"},
         description=(
-            "Read-only DuckDB file analysts query (Workspace.published), replaced atomically "
+            "Read-only DuckDB file analysts query (Settings.published), replaced atomically "
             "(temp file, fsync, os.replace) only after a complete run whose blocking gates all passed."
         ),
     )
-    def published_warehouse(context) -> dg.MaterializeResult:
+    def published_warehouse(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
         failed = blocking_failures(context.instance, context.run_id)
         if failed:
             raise GateFailedError(
@@ -62,7 +60,7 @@ def build_published_asset(
         # this day passed its gates: recorded first, so that a refusal below still counts the day as gated
         context.log_event(dg.AssetObservation(asset_key=PUBLISHED_KEY, partition=context.partition_key,
                                               metadata={"gates": "passed", "run_id": context.run_id}))
-        with working_connection() as con:
+        with warehouse.connect(read_only=True) as con:
             days = [str(r[0]) for r in con.execute("select distinct dt from ods.ods_reconciliation").fetchall()]
         dirty = ungated_days(context.instance, ods_keys, days, context.partition_key) if ods_keys else []
         if dirty:
@@ -70,7 +68,8 @@ def build_published_asset(
                 f"not publishing: day(s) {', '.join(sorted(dirty))} were reloaded but never passed their gates; "
                 "rerun them (`fleetloop rerun --day D`)"
             )
-        pub = publish(warehouse_path(), Workspace.from_env().published, run_id=context.run_id)
+        settings = warehouse.settings
+        pub = publish(settings.warehouse, settings.published, run_id=context.run_id)
         context.log.info(f"published {pub.bytes / 1e6:.1f} MB to {pub.path} in {pub.seconds:.2f} s")
         return dg.MaterializeResult(
             metadata={

@@ -2,7 +2,7 @@
 
 Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']) through the ``warehouse`` resource, scores
 the top-K cases with ``fleetloop.scorer.nightly`` and replaces the day in schema ``scorer`` (solutions,
-upload_plan, raw_upload_requests); packages go to ``Workspace.packages``. Which cases are replayed comes
+upload_plan, raw_upload_requests); packages go to ``Settings.packages``. Which cases are replayed comes
 from the trigger catalog (``seeds/trigger_catalog.csv``): operations cases are tickets in ``ads.ads_ops_queue``
 and never reach the scorer. A case counts as improved only when a solution resolves one of its own
 triggers; the metadata gives the improved share and the triggers resolved. Deterministic for a given seed.
@@ -14,9 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_pipelines.partitions import daily_partitions
 from dagster_pipelines.resources import WarehouseResource
-from fleetloop.paths import Workspace
 from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
 
 CASE_QUEUE_KEY = dg.AssetKey(["ads", "ads_case_queue"])
@@ -28,20 +26,26 @@ class ScorerConfig(dg.Config):
     budget_bytes: int = 50_000_000
     robustness_variants: int = 24
     reactive: bool = False
-    packages_dir: str = ""  # default Workspace.packages
+    packages_dir: str = ""  # default: the settings' packages folder
 
 
-@dg.asset(
-    key=dg.AssetKey(["scorer", "counterfactual_solutions"]),
-    group_name="scorer",
-    deps=[CASE_QUEUE_KEY],
-    partitions_def=daily_partitions,
-    description=__doc__,
-)
-def counterfactual_solutions(context: dg.AssetExecutionContext, config: ScorerConfig,
-                             warehouse: WarehouseResource) -> dg.MaterializeResult:
-    day = context.partition_key
-    packages = Path(config.packages_dir) if config.packages_dir else Workspace.from_env().packages
+def build_scorer_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["scorer", "counterfactual_solutions"]),
+        group_name="scorer",
+        deps=[CASE_QUEUE_KEY],
+        partitions_def=partitions_def,
+        description=__doc__,
+    )
+    def counterfactual_solutions(context: dg.AssetExecutionContext, config: ScorerConfig,
+                                 warehouse: WarehouseResource) -> dg.MaterializeResult:
+        return _score_day(context.partition_key, config, warehouse)
+
+    return counterfactual_solutions
+
+
+def _score_day(day: str, config: ScorerConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    packages = Path(config.packages_dir) if config.packages_dir else warehouse.settings.packages
     cfg = NightlyConfig(top_k=config.top_k, seed=config.seed, budget_bytes=config.budget_bytes,
                         robustness_variants=config.robustness_variants, reactive=config.reactive)
     with warehouse.connect() as con:

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from dagster_pipelines.partitions import daily_partitions
-from dagster_pipelines.warehouse.project import dbt_project, prepare_manifest
+from dagster_pipelines.warehouse.project import prepare
 
 LAYERS = ("dwd", "dws", "ads")
 
@@ -35,17 +34,21 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "warehouse"
+        """Lineage reads as layers: ``ref`` for seeds, the layer (dwd, dws, ads) for models and their tests."""
+        if dbt_resource_props["resource_type"] == "seed":
+            return "ref"
+        layer = dbt_resource_props["name"].split("_", 1)[0]
+        return layer if layer in LAYERS else None
 
 
-def build_warehouse_assets() -> dg.AssetsDefinition:
+def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The dbt assets over the (freshly parsed if needed) manifest, partitioned by day."""
 
     @dbt_assets(
-        manifest=prepare_manifest(),
-        project=dbt_project(),
+        manifest=prepare(project),
+        project=project,
         name="warehouse",
-        partitions_def=daily_partitions,
+        partitions_def=partitions_def,
         dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     )
     def warehouse(context, dbt: DbtCliResource):  # no annotation: a postponed one is not resolvable by Dagster

@@ -2,6 +2,6 @@
 
 from fleetloop.ingest.loader import LoadReport, load_partition
 from fleetloop.ingest.schema import ensure_ods_schema
-from fleetloop.ingest.warehouse import connect
+from fleetloop.warehouse import connect
 
 __all__ = ["LoadReport", "connect", "ensure_ods_schema", "load_partition"]

@@ -7,15 +7,14 @@ from pathlib import Path
 
 from fleetloop.contract import SOURCES
 from fleetloop.ingest.loader import load_partition
-from fleetloop.ingest.warehouse import connect
-from fleetloop.paths import PartitionError, Workspace, parse_partition
+from fleetloop.warehouse import connect
+from fleetloop.paths import PartitionError, parse_partition
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    ws = Workspace.from_env()
     p = sub.add_parser("load", help="load a day of raw landing files into ODS (validate, quarantine, reconcile)")
-    p.add_argument("--landing", type=Path, default=ws.landing, help=f"landing root (default {ws.landing})")
-    p.add_argument("--warehouse", type=Path, default=ws.warehouse, help=f"DuckDB file (default {ws.warehouse})")
+    p.add_argument("--landing", type=Path, default=None, help="landing root (default: <home>/landing)")
+    p.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: the working warehouse)")
     p.add_argument("--day", required=True, type=_day, help="partition day YYYY-MM-DD")
     p.add_argument("--source", action="append", choices=sorted(SOURCES),
                    help="source to load (repeatable; default all)")
@@ -30,12 +29,13 @@ def _day(text: str):
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not Path(args.landing).is_dir():
-        raise FileNotFoundError(f"landing folder {args.landing} does not exist")
+    landing = args.landing or args.settings.landing
+    if not Path(landing).is_dir():
+        raise FileNotFoundError(f"landing folder {landing} does not exist")
     unbalanced = []
-    with connect(args.warehouse) as con:
+    with connect(args.warehouse or args.settings.warehouse, args.settings) as con:
         for name in args.source or list(SOURCES):
-            r = load_partition(con, args.landing, name, args.day)
+            r = load_partition(con, landing, name, args.day)
             print(f"{r.source:<20} {r.day} files={r.files:<4} read={r.rows_read:<10} loaded={r.rows_loaded:<10} "
                   f"quarantined={r.rows_quarantined:<7} duplicate={r.rows_duplicate:<7} "
                   f"unaccounted={r.rows_unaccounted} ({r.seconds:.1f} s)")

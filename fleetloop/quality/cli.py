@@ -6,19 +6,18 @@ import argparse
 import json
 from datetime import date
 
-import duckdb
-
 from fleetloop.quality.runner import validate_table
 from fleetloop.quality.suites import write_ods_suites
+from fleetloop.warehouse import connect
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("quality", help="Great Expectations suites: regenerate or validate")
     verbs = p.add_subparsers(dest="verb", required=True)
-    suites = verbs.add_parser("suites", help="rewrite expectations/ods_*.json from the contract and seeds")
+    suites = verbs.add_parser("suites", help="rewrite the ODS suites (fleetloop/quality/expectations/ods_*.json) from the contract and seeds")
     suites.set_defaults(func=_suites)
     v = verbs.add_parser("validate", help="validate one table against one suite")
-    v.add_argument("--warehouse", required=True, help="DuckDB file (opened read-only)")
+    v.add_argument("--warehouse", default=None, help="DuckDB file, opened read-only (default: the working warehouse)")
     v.add_argument("--table", required=True, help="e.g. ods.ods_pose")
     v.add_argument("--suite", help="suite name (default: the table name without schema)")
     v.add_argument("--day", help="validate only dt = DAY (YYYY-MM-DD)")
@@ -34,7 +33,7 @@ def _suites(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     where = f"dt = '{date.fromisoformat(args.day)}'::date" if args.day else None
-    with duckdb.connect(args.warehouse, read_only=True) as con:
+    with connect(args.warehouse or args.settings.warehouse, args.settings, read_only=True) as con:
         result = validate_table(con, args.table, args.suite or args.table.split(".")[-1], where=where)
     print(json.dumps(result.__dict__, default=str, indent=2) if args.json else result.summary())
     return 0 if result.success else 1

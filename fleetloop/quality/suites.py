@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from fleetloop.contract import SOURCES, Source
-from fleetloop.definitions import PROJECT_DIR, read_seed
+from fleetloop.definitions import read_seed
 
-EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+EXPECTATIONS_DIR = Path(__file__).resolve().parent / "expectations"  # package data
 ODS_LINEAGE_COLUMNS = {"dt": "DATE", "_source_file": "VARCHAR", "_line_number": "BIGINT", "_loaded_at": "TIMESTAMPTZ"}
 # Speeds above the vehicle class's top speed by more than this factor are implausible (e.g. km/h as m/s).
 SPEED_PLAUSIBLE_FACTOR = 1.2

@@ -6,19 +6,16 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from fleetloop.definitions import PROJECT_DIR
-from fleetloop.paths import Workspace
-
-# the sample segment shipped with the repository (with its licence notice)
-DEFAULT_COMMA2K19 = PROJECT_DIR / "tests" / "data" / "comma2k19"
+from fleetloop.definitions import SEEDS_DIR
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import recorded real driving into the landing (raw contract)")
     datasets = p.add_subparsers(dest="dataset", required=True, metavar="DATASET")
     c = datasets.add_parser("comma2k19", help="a comma2k19 example segment (telemetry CSVs + LICENSE_NOTICE)")
-    c.add_argument("--src", type=Path, default=DEFAULT_COMMA2K19, help=f"segment folder (default {DEFAULT_COMMA2K19})")
-    c.add_argument("--landing", type=Path, default=None, help="landing root (default $FLEETLOOP_HOME/landing)")
+    c.add_argument("--src", type=Path, required=True,
+                   help="segment folder, e.g. tests/data/comma2k19 (the sample shipped with the repository)")
+    c.add_argument("--landing", type=Path, default=None, help="landing root (default: <home>/landing)")
     c.add_argument("--vehicle-id", default=None, help="vehicle id (default comma2k19_<dongle id>)")
     c.add_argument("--date", type=dt.date.fromisoformat, default=None,
                    help="move the drive by whole days onto this UTC day (default: the recorded day)")
@@ -29,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = datasets.add_parser("commonroad-map", help="a CommonRoad scenario's lanelets as a site of the lane-map seeds")
     m.add_argument("scene", type=Path, metavar="SCENE.xml", help="CommonRoad scenario (2018b or 2020a)")
     m.add_argument("--site", required=True, help="site id to create")
-    m.add_argument("--out", type=Path, default=None, help="seed folder to write into (default the project's seeds/)")
+    m.add_argument("--out", type=Path, default=None, help=f"seed folder to write into (default: {SEEDS_DIR})")
     m.add_argument("--city", default=None, help="city code (default the scenario's map name)")
     m.add_argument("--vehicle-class", default="urban_delivery", help="seed vehicle class of the site's route")
     m.add_argument("--origin", type=float, nargs=2, metavar=("LAT", "LON"), default=None,
@@ -43,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_comma2k19(args: argparse.Namespace) -> int:
     from fleetloop.realdata.comma2k19 import ImportOptions, import_comma2k19
 
-    landing = args.landing or Workspace.from_env().landing
+    landing = args.landing or args.settings.landing
     options = ImportOptions(vehicle_id=args.vehicle_id, day=args.date, vehicle_class=args.vehicle_class,
                             version=args.version, road_type=args.road_type)
     result = import_comma2k19(args.src, landing, options)
@@ -55,7 +52,6 @@ def _run_comma2k19(args: argparse.Namespace) -> int:
 
 
 def _run_commonroad_map(args: argparse.Namespace) -> int:
-    from fleetloop.definitions import SEEDS_DIR
     from fleetloop.realdata.commonroad_map import import_commonroad_map
 
     result = import_commonroad_map(args.scene, args.site, seeds_dir=args.out or SEEDS_DIR, city=args.city,

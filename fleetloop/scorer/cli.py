@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     src.add_argument("--commonroad", type=Path, metavar="FILE", help="CommonRoad XML scenario")
     src.add_argument("--case", metavar="CASE_ID", help="case id from ads.ads_case_queue")
     p.add_argument("--ego-id", type=int, help="CommonRoad obstacle id to use as the ego")
-    p.add_argument("--warehouse", type=Path, metavar="FILE", help="DuckDB warehouse file (with --case)")
+    p.add_argument("--warehouse", type=Path, metavar="FILE",
+                   help="DuckDB warehouse file for --case (default: the published warehouse)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reactive", action="store_true", help="agents following the ego react (IDM)")
     p.add_argument("--package-out", type=Path, metavar="FILE", help="write the ScenarioSolutionPair here")
@@ -39,15 +40,13 @@ def run(args: argparse.Namespace) -> int:
 
         scene = load_commonroad(args.commonroad, ego_id=args.ego_id)
     else:
-        if args.warehouse is None:
-            raise ValueError("--case needs --warehouse FILE")
-        import duckdb
-
         from fleetloop.scorer.warehouse_scene import load_case
+        from fleetloop.warehouse import connect
 
-        if not args.warehouse.is_file():
-            raise FileNotFoundError(f"no warehouse at {args.warehouse}")
-        with duckdb.connect(str(args.warehouse), read_only=True) as con:
+        warehouse = args.warehouse or args.settings.published
+        if not warehouse.is_file():
+            raise FileNotFoundError(f"no warehouse at {warehouse}: run `fleetloop demo` or give --warehouse FILE")
+        with connect(warehouse, args.settings, read_only=True) as con:
             scene = load_case(con, args.case)
     result = solve(scene, SearchConfig(seed=args.seed, reactive=args.reactive))
     print(render(result))

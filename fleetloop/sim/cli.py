@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     p.add_argument("--days", type=int, default=2)
     p.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 11, 2), help="YYYY-MM-DD")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--landing", type=Path, default=None, help="default: $FLEETLOOP_HOME/landing")
+    p.add_argument("--landing", type=Path, default=None, help="landing root (default: <home>/landing)")
     p.add_argument("--hours-per-day", type=float, default=12.0)
     p.add_argument("--fault-rate", type=float, default=0.01)
     p.add_argument("--event-rate-scale", type=float, default=1.0)
@@ -24,10 +24,9 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fleetloop.paths import Workspace
     from fleetloop.sim import SimConfig, simulate
 
-    landing = args.landing or Workspace.from_env().landing
+    landing = args.landing or args.settings.landing
     config = SimConfig(vehicles=args.vehicles, days=args.days, start=args.start, seed=args.seed, landing=landing,
                        hours_per_day=args.hours_per_day, fault_rate=args.fault_rate,
                        event_rate_scale=args.event_rate_scale, workers=args.workers)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from fleetloop.definitions import PROJECT_DIR
-from fleetloop.ops.warehouse import warehouse_path
-from fleetloop.paths import Workspace, parse_partition
+from fleetloop.paths import parse_partition
+from fleetloop.settings import Settings
 
-DAGSTER_HOME_DEFAULT = PROJECT_DIR / ".dagster_home"
 RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}, "step_events": {}}}
 
 
@@ -30,21 +25,23 @@ telemetry:
 """
 
 
-def prepare_environment(workspace: Workspace | None = None) -> Workspace:
-    """Point dbt, Dagster and the loaders at one workspace; create its folders; default DAGSTER_HOME."""
-    ws = workspace or Workspace.from_env()
-    os.environ["FLEETLOOP_HOME"] = str(ws.root)
-    os.environ.setdefault("FLEETLOOP_WAREHOUSE", str(ws.warehouse))
-    os.environ.setdefault("DAGSTER_HOME", str(DAGSTER_HOME_DEFAULT))
-    bin_dir = str(Path(sys.executable).parent)  # dagster-dbt runs the `dbt` found on PATH
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    for folder in (ws.landing, warehouse_path().parent, ws.published.parent, ws.reports, Path(os.environ["DAGSTER_HOME"])):
+def prepare_home(settings: Settings) -> Settings:
+    """Create the installation's folders and its Dagster instance (``settings.dagster_home``)."""
+    for folder in (settings.landing, settings.warehouse.parent, settings.published.parent, settings.reports,
+                   settings.logs, settings.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
-    instance_yaml = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    instance_yaml = settings.dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
         instance_yaml.write_text(INSTANCE_YAML)
-    return ws
+    return settings
+
+
+def dagster_instance(settings: Settings):
+    """The persistent Dagster instance of this installation (run history the UI shows)."""
+    import dagster as dg
+
+    prepare_home(settings)
+    return dg.DagsterInstance.from_config(str(settings.dagster_home))
 
 
 @dataclass
@@ -111,6 +108,7 @@ def days_between(start: str | dt.date, end: str | dt.date) -> list[dt.date]:
 
 
 def run_days(
+    settings: Settings,
     days: Iterable[dt.date],
     *,
     selection: list | None = None,
@@ -123,16 +121,17 @@ def run_days(
 
     from dagster_pipelines.definitions import build_definitions
     from dagster_pipelines.jobs import DAILY_JOB, STEP_LOGGER
-    from dagster_pipelines.warehouse import prepare_manifest
+    from dagster_pipelines.partitions import first_day
 
     days = list(days)
-    prepare_manifest()
+    if days:  # the partitions must hold every requested day (one without landing is refused by its load)
+        settings = settings.replace(start_date=min(first_day(settings), *days))
     with warnings.catch_warnings():  # preview: partitioned checks; dbt vs. other assets' backfill policies
         warnings.filterwarnings("ignore", category=dg.PreviewWarning)
         warnings.filterwarnings("ignore", category=dg.BetaWarning)
         warnings.filterwarnings("ignore", message=".*varying BackfillPolicies")
-        job = build_definitions().resolve_job_def(DAILY_JOB)
-    instance = dg.DagsterInstance.get()
+        job = build_definitions(settings).resolve_job_def(DAILY_JOB)
+    instance = dagster_instance(settings)
     handler = StepProgress(progress)
     logging.getLogger(STEP_LOGGER).addHandler(handler)
     try:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetloop.contract import SOURCES
-from fleetloop.ops.overview import overview_text
-from fleetloop.ops.runner import prepare_environment, run_days
+from fleetloop.report.overview import overview_text
+from fleetloop.settings import Settings
+from fleetloop_shell.runner import prepare_home, run_days
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,17 @@ def clear_simulated_days(landing: Path, days: list[dt.date]) -> None:
     folders = [p for name in SOURCES for day in days if (p := landing / name / f"dt={day.isoformat()}").is_dir()]
     if folders and not (landing / "_truth" / "fleet.json").is_file():
         raise ValueError(f"{landing} holds non-simulated files for {days[0]}..{days[-1]}; "
-                         "set FLEETLOOP_HOME to another folder for the demo")
+                         "give the demo another home (--home DIR or FLEETLOOP_HOME)")
     for folder in folders:
         shutil.rmtree(folder)
 
 
-def run_demo(cfg: DemoConfig) -> int:
+def run_demo(settings: Settings, cfg: DemoConfig) -> int:
     from fleetloop.report.html import write_report
     from fleetloop.sim import SimConfig, simulate
 
     clock = Clock()
-    ws = prepare_environment()
+    ws = prepare_home(settings)
     days = cfg.day_list()
     clock(f"simulating {cfg.vehicles} vehicles x {cfg.days} days x {cfg.hours_per_day:g} h ({days[0]} .. {days[-1]}, "
           f"seed {cfg.seed}) into {ws.landing}")
@@ -64,7 +65,7 @@ def run_demo(cfg: DemoConfig) -> int:
                              hours_per_day=cfg.hours_per_day, landing=ws.landing, workers=2))
     clock(f"simulated {sum(sim.rows.values()):,} raw rows: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(sim.rows.items(), key=lambda kv: -kv[1])[:4]))
-    runs = run_days(days, tags={"fleetloop/trigger": "demo"}, progress=clock)
+    runs = run_days(settings, days, tags={"fleetloop/trigger": "demo"}, progress=clock)
     failed = [r for r in runs if not r.ok]
     if failed:
         clock(f"{len(failed)} day(s) failed their gates; the last good publication (if any) stays in place. "
@@ -75,5 +76,5 @@ def run_demo(cfg: DemoConfig) -> int:
     report = write_report(ws.published, ws.reports / "fleetloop_report.html")
     clock(f"report written: {report}")
     clock(f"published warehouse (read-only, for analysts): {ws.published}")
-    clock("lineage and run history: `dagster dev` (DAGSTER_HOME as above) -> http://127.0.0.1:3000")
+    clock("lineage and run history: `python3 run.py ui` -> http://127.0.0.1:3000")
     return 0

@@ -4,15 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 import duckdb
 
-# A day fails its gate when more than this share of a source's rows is quarantined ...
-MAX_QUARANTINE_SHARE = float(os.environ.get("FLEETLOOP_MAX_QUARANTINE_SHARE", "0.05"))
-# ... and more than this many rows (small event sources can lose one line to a fault without alarm).
-MIN_QUARANTINED_ROWS = int(os.environ.get("FLEETLOOP_MIN_QUARANTINED_ROWS", "50"))
+from fleetloop.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,15 +26,16 @@ class Reconciliation:
     def quarantine_share(self) -> float:
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
 
-    def problems(self) -> list[str]:
-        """Why this source-day must not be published (empty when it may)."""
+    def problems(self, settings: Settings) -> list[str]:
+        """Why this source-day must not be published (empty when it may), by the settings' gate thresholds."""
         out = []
         if self.rows_unaccounted:
             out.append(f"{self.rows_unaccounted} rows unaccounted for (read != loaded + quarantined + duplicates)")
-        if self.rows_quarantined > MIN_QUARANTINED_ROWS and self.quarantine_share > MAX_QUARANTINE_SHARE:
+        if (self.rows_quarantined > settings.min_quarantined_rows
+                and self.quarantine_share > settings.max_quarantine_share):
             out.append(
                 f"{self.rows_quarantined} of {self.rows_read} rows quarantined "
-                f"({self.quarantine_share:.1%} > {MAX_QUARANTINE_SHARE:.0%})"
+                f"({self.quarantine_share:.1%} > {settings.max_quarantine_share:.0%})"
             )
         return out
 

@@ -1,1 +1,0 @@
-"""Operating fleetloop: run day partitions through Dagster, publish, report, and the operators' CLI."""

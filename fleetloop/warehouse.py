@@ -1,0 +1,71 @@
+"""Opening DuckDB files: the one ``connect`` every reader and writer uses (UTC, bounded memory, spill space)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from fleetloop.settings import TIME_ZONE, Settings
+
+DEFAULT_MEMORY_LIMIT = Settings.memory_limit
+DBT_THREADS = 2  # models dbt builds at once (each DuckDB query uses every core already)
+
+
+def duckdb_config(path: Path, settings: Settings | None = None, threads: int | None = None) -> dict[str, object]:
+    """The DuckDB settings of every session on ``path``, Python's and dbt's alike: memory bound, spill space
+    ``<file>.tmp`` beside the database, UTC, no insertion-order bookkeeping."""
+    config: dict[str, object] = {
+        "memory_limit": settings.memory_limit if settings else DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(path.with_name(path.name + ".tmp")),
+        "preserve_insertion_order": False,
+        "TimeZone": settings.time_zone if settings else TIME_ZONE,
+    }
+    threads = threads or (settings.threads if settings else None)
+    if threads:
+        config["threads"] = threads
+    return config
+
+
+def connect(path: Path | str, settings: Settings | None = None, *, read_only: bool = False,
+            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file ``path`` (created with its folder if missing and writable), with
+    ``duckdb_config`` (defaults without ``settings``: 4GB, all cores)."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config = duckdb_config(path, settings, threads)
+    time_zone = config.pop("TimeZone")
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute(f"set TimeZone = '{time_zone}'")
+    return con
+
+
+def write_dbt_profile(settings: Settings, directory: Path | None = None) -> Path:
+    """Write the dbt profile (``profiles.yml``) of these settings into ``directory`` (default
+    ``<home>/dbt``) and return the folder: dbt opens the same file with the same settings as ``connect``."""
+    import yaml
+
+    directory = directory or settings.home / "dbt"
+    directory.mkdir(parents=True, exist_ok=True)
+    output = {"type": "duckdb", "path": str(settings.warehouse), "threads": DBT_THREADS,
+              "settings": duckdb_config(settings.warehouse, settings)}
+    profile = {"fleetloop": {"target": "dev", "outputs": {"dev": output}}}
+    text = "# written by fleetloop from its settings (fleetloop/settings.py); edits are overwritten\n"
+    (directory / "profiles.yml").write_text(text + yaml.safe_dump(profile, sort_keys=False))
+    return directory
+
+
+@contextmanager
+def working_connection(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the working warehouse for one step, closed at the end (dbt needs the file free)."""
+    if not settings.warehouse.is_file():
+        raise FileNotFoundError(f"no working warehouse at {settings.warehouse}: run `fleetloop run` or "
+                                "`fleetloop demo` first")
+    con = connect(settings.warehouse, settings, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()

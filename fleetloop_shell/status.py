@@ -1,0 +1,81 @@
+"""``fleetloop status [--day D]``: reconciliation, quarantine and the gate outcomes of the day's last run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from fleetloop.reconciliation import day_reconciliation, quarantine_groups
+from fleetloop.settings import Settings
+from fleetloop.warehouse import connect
+
+
+def open_for_reading(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """The working file read-only; while a run holds it, the published file (said in the header)."""
+    working, published = settings.warehouse, settings.published
+    if working.is_file():
+        try:
+            return connect(working, settings, read_only=True), f"working warehouse {working}"
+        except duckdb.IOException:
+            pass
+    if published.is_file():
+        return connect(published, settings, read_only=True), f"published warehouse {published} (working file busy)"
+    raise FileNotFoundError(f"no warehouse at {working} or {published}: run `fleetloop run` or `fleetloop demo` first")
+
+
+def _last_run_gates(settings: Settings, day: dt.date) -> list[str]:
+    import dagster as dg
+
+    from dagster_pipelines.checks.results import run_gate_outcomes
+    from fleetloop_shell.runner import dagster_instance
+
+    instance = dagster_instance(settings)
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": day.isoformat()}), limit=1)
+    if not runs:
+        return [f"(no Dagster run recorded for {day})"]
+    run = runs[0]
+    gates = run_gate_outcomes(instance, run.run_id)
+    failed = [g for g in gates if not g.passed]
+    head = f"last run {run.run_id[:8]}: {run.status.value}, {len(gates) - len(failed)}/{len(gates)} gates passed"
+    return [head, *(g.describe() for g in failed)]
+
+
+def _loaded(con: duckdb.DuckDBPyConnection) -> tuple[list[dt.date], list[str]]:
+    days = [r[0] for r in con.execute("select distinct dt from ods.ods_reconciliation order by dt").fetchall()]
+    sources = [r[0] for r in con.execute("select distinct source from ods.ods_reconciliation order by 1").fetchall()]
+    return days, sources
+
+
+def day_status(settings: Settings, day: dt.date | None = None, source: str | None = None, samples: int = 3) -> str:
+    """The status page of ``day`` (default: the latest loaded day); a wrong day or source lists the valid ones."""
+    con, where = open_for_reading(settings)
+    try:
+        days, sources = _loaded(con)
+        if not days:
+            raise ValueError(f"nothing loaded yet in the {where}")
+        day = day or days[-1]
+        if day not in days:
+            raise ValueError(f"no reconciliation for {day} in the {where}; loaded days: "
+                             + ", ".join(map(str, days)))
+        if source is not None and source not in sources:
+            raise ValueError(f"unknown source {source!r}; sources: {', '.join(sources)}")
+        recs = day_reconciliation(con, day, source)
+        groups = quarantine_groups(con, day, source, samples)
+    finally:
+        con.close()
+    lines = [f"fleetloop status {day}  ({where})", "", "reconciliation (read = loaded + quarantined + duplicates):"]
+    lines.append(f"  {'source':20s} {'files':>5s} {'read':>10s} {'loaded':>10s} {'quarant.':>9s} {'dupl.':>7s} {'unacc.':>6s}")
+    for r in recs:
+        problems = r.problems(settings)
+        flag = "  <-- " + "; ".join(problems) if problems else ""
+        lines.append(
+            f"  {r.source:20s} {r.files:5d} {r.rows_read:10d} {r.rows_loaded:10d} {r.rows_quarantined:9d} "
+            f"{r.rows_duplicate:7d} {r.rows_unaccounted:6d}{flag}"
+        )
+    lines += ["", "quarantine by reason:" if groups else "quarantine: empty"]
+    for g in groups:
+        lines.append(f"  {g.source}/{g.reason_code}: {g.rows} rows")
+        lines += [f"      {s}" for s in g.samples]
+    lines += ["", "gates:", *(f"  {line}" for line in _last_run_gates(settings, day))]
+    return "\n".join(lines)
