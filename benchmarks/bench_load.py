@@ -24,6 +24,7 @@ import psutil
 
 from fleetloop.contract import SOURCES
 from fleetloop.ingest import connect, load_partition
+from fleetloop.settings import Settings
 from fleetloop.sim import SimConfig, simulate
 
 DAY = dt.date(2026, 11, 2)
@@ -78,7 +79,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fault-rate", type=float, default=0.01)
     ap.add_argument("--workers", type=int, default=2, help="simulator worker processes")
-    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default FLEETLOOP_DUCKDB_MEMORY_LIMIT or 4GB)")
+    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default: the settings' 4GB)")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/fleetloop_bench_load"))
     ap.add_argument("--reuse", action="store_true", help="reuse an existing simulated landing in --dir")
     ap.add_argument("--keep", action="store_true", help="keep the landing and warehouse afterwards")
@@ -104,7 +105,8 @@ def main() -> None:
     t0, cpu0 = time.perf_counter(), _cpu()
     total = 0
     with PeakRss() as load_rss:
-        con = connect(warehouse, memory_limit=args.memory_limit)
+        settings = Settings.for_home(warehouse.parent, warehouse=warehouse)
+        con = connect(warehouse, settings.replace(memory_limit=args.memory_limit or settings.memory_limit))
         try:
             for name in args.source or list(SOURCES):
                 cpu = _cpu()

@@ -28,6 +28,8 @@ import psutil
 
 from fleetloop.contract import SOURCES
 from fleetloop.ingest import connect, load_partition
+from fleetloop.settings import Settings
+from fleetloop.warehouse import write_dbt_profile
 from fleetloop.sim import SimConfig, simulate
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -47,7 +49,7 @@ def make_day(workdir: Path, vehicles: int, hours: float, seed: int) -> Path:
                        workers=os.cpu_count() or 2))
     t1 = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = connect(path, temp_directory=workdir / "spill")
+    con = connect(path)
     try:
         for source in SOURCES:
             load_partition(con, landing, source, DAY)
@@ -87,10 +89,11 @@ class PeakRss:
 
 def dbt(args: list[str], warehouse: Path, target: Path) -> tuple[float, int]:
     """Run dbt against `warehouse`; return wall seconds and peak RSS in bytes."""
-    env = dict(os.environ, FLEETLOOP_WAREHOUSE=str(warehouse), DBT_LOG_PATH=str(target / "logs"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    settings = Settings.for_home(warehouse.parent, warehouse=warehouse)
+    env = settings.subprocess_env() | {"DBT_LOG_PATH": str(target / "logs")}
     cmd = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(PROJECT_DIR),
-           "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target), "--quiet"]
+           "--profiles-dir", str(write_dbt_profile(settings, target / "profile")), "--target-path", str(target),
+           "--quiet"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     rss = PeakRss(proc.pid)

@@ -64,7 +64,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     job = build_daily_job(partitions)
     return dg.Definitions(
         assets=[*raw_asset_specs(partitions), *_with_raw_deps(list(domains.assets or []), ods_keys), published],
-        asset_checks=[*(domains.asset_checks or []), *build_gates(keys, ods_keys, partitions)],
+        asset_checks=[*(domains.asset_checks or []), *build_gates(graph, ods_keys, partitions)],
         jobs=[job],
         schedules=[build_nightly_schedule(job)],
         sensors=[build_late_data_sensor(job, ods_keys, partitions)],

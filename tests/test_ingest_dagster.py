@@ -6,10 +6,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_pipelines.ods import ods_assets
-from dagster_pipelines.partitions import daily_partitions, start_date
-from dagster_pipelines.resources import WarehouseResource, resources
+from dagster_pipelines.definitions import build_definitions
+from dagster_pipelines.ods.assets import build_ods_assets
+from dagster_pipelines.partitions import daily_partitions
+from dagster_pipelines.resources import WarehouseResource
 from fleetloop.contract import SOURCES
+from fleetloop.paths import partition_dir
+from fleetloop.settings import Settings
 from tests.fixtures.ods import HAND_DAY, heartbeat_record, write_lines
 
 
@@ -26,18 +29,23 @@ def landing(tmp_path):
     return root
 
 
-def test_one_asset_per_source_in_the_ods_group():
+def test_one_asset_per_source_in_the_ods_group(landing):
+    partitions = daily_partitions(Settings.for_home(landing.parent))
+    ods_assets = build_ods_assets(partitions)
     keys = {a.key for a in ods_assets}
     assert keys == {dg.AssetKey(["ods", s.ods_table]) for s in SOURCES.values()}
-    assert all(a.partitions_def == daily_partitions for a in ods_assets)
+    assert all(a.partitions_def == partitions for a in ods_assets)
     assert {g for a in ods_assets for g in a.group_names_by_key.values()} == {"ods"}
 
 
 def test_materialising_a_partition_loads_and_reports_reconciliation(landing, tmp_path):
-    db = tmp_path / "wh.duckdb"
+    settings = Settings.for_home(tmp_path, landing=landing)
+    db = settings.warehouse
+    for name in SOURCES:  # every source landed that day (quiet sources with an empty folder)
+        partition_dir(landing, name, HAND_DAY).mkdir(parents=True, exist_ok=True)
     result = dg.materialize(
-        ods_assets, partition_key=HAND_DAY.isoformat(),
-        resources={"warehouse": WarehouseResource(database=str(db), landing=str(landing))},
+        build_ods_assets(daily_partitions(settings)), partition_key=HAND_DAY.isoformat(),
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -57,21 +65,24 @@ def test_materialising_a_partition_loads_and_reports_reconciliation(landing, tmp
     assert recon == [("heartbeat", 30, 28)]
 
 
-def test_resource_defaults_come_from_the_workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLEETLOOP_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("FLEETLOOP_WAREHOUSE", raising=False)
-    res = resources()["warehouse"]
+def test_resource_is_the_settings_of_the_edge(tmp_path):
+    """The code location's settings reach the resource unchanged, and its connections are UTC and bounded."""
+    env = {"FLEETLOOP_HOME": str(tmp_path / "home"), "FLEETLOOP_WAREHOUSE": str(tmp_path / "other.duckdb"),
+           "FLEETLOOP_DUCKDB_MEMORY_LIMIT": "1GB", "FLEETLOOP_MAX_QUARANTINE_SHARE": "0.1"}
+    settings = Settings.from_env(env)
+    res = build_definitions(settings).resources["warehouse"]
+    assert res.settings == settings
     assert res.landing_path == tmp_path / "home" / "landing"
-    assert res.database_path == tmp_path / "home" / "warehouse" / "fleetloop.duckdb"
+    assert res.settings.warehouse == tmp_path / "other.duckdb"
     with res.connect() as con:
         assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "UTC"
-    assert res.database_path.is_file()
-    monkeypatch.setenv("FLEETLOOP_WAREHOUSE", str(tmp_path / "other.duckdb"))
-    assert res.database_path == tmp_path / "other.duckdb"
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("1.0 GiB", "953.6 MiB")
+    assert res.settings.warehouse.is_file()
 
 
-def test_partitions_start_from_the_environment(monkeypatch):
-    assert daily_partitions.timezone == "UTC"
-    assert daily_partitions.get_first_partition_key() == start_date()
-    monkeypatch.setenv("FLEETLOOP_START_DATE", "2025-06-01")
-    assert start_date() == "2025-06-01"
+def test_partitions_start_at_the_first_landed_day(landing, tmp_path):
+    assert daily_partitions(Settings.for_home(tmp_path)).timezone == "UTC"
+    assert daily_partitions(Settings.for_home(tmp_path, landing=landing)).get_first_partition_key() == \
+        HAND_DAY.isoformat()
+    start = daily_partitions(Settings.from_env({"FLEETLOOP_START_DATE": "2025-06-01", "FLEETLOOP_HOME": str(tmp_path)}))
+    assert start.get_first_partition_key() == "2025-06-01"

@@ -9,15 +9,15 @@ import dagster as dg
 import pytest
 
 from fleetloop.contract import SOURCES
+from fleetloop.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def defs() -> dg.Definitions:
+def defs(tmp_path_factory) -> dg.Definitions:
     from dagster_pipelines.definitions import build_definitions
-    from dagster_pipelines.warehouse import prepare_manifest
 
-    prepare_manifest()
-    d = build_definitions()
+    settings = Settings.for_home(tmp_path_factory.mktemp("home"), start_date=dt.date(2026, 1, 1))
+    d = build_definitions(settings)
     dg.Definitions.validate_loadable(d)
     return d
 
@@ -32,11 +32,14 @@ def _upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
     return seen
 
 
-def test_entry_point_is_lazy_and_loads():
+def test_entry_point_is_lazy_and_loads(tmp_path, monkeypatch):
     import dagster_pipelines.definitions as module
 
     assert not isinstance(module.defs, dg.Definitions), "the entry point must be lazy (@dg.definitions)"
-    assert isinstance(module.defs(), dg.Definitions)
+    monkeypatch.setenv("FLEETLOOP_HOME", str(tmp_path))
+    loaded = module.defs()
+    assert isinstance(loaded, dg.Definitions)
+    assert loaded.resources["warehouse"].settings.warehouse == tmp_path / "warehouse" / "fleetloop.duckdb"
 
 
 def test_one_lineage_graph_from_raw_to_published(defs):
@@ -51,10 +54,35 @@ def test_one_lineage_graph_from_raw_to_published(defs):
     scorer = dg.AssetKey(["scorer", "counterfactual_solutions"])
     assert scorer in graph.get(published).parent_keys
     assert dg.AssetKey(["ads", "ads_case_queue"]) in _upstream(graph, scorer)
+    unpartitioned = {key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is None}
+    assert dg.AssetKey(["ref", "trigger_definitions"]) in unpartitioned  # seeds: reference data, not days
+    assert dg.AssetKey(["ads", "ads_version_compare"]) in unpartitioned  # all days at once
+    assert dg.AssetKey(["dwd", "dwd_vehicle"]) in unpartitioned  # a dimension
+    daily = {k for k in graph.get_all_asset_keys() if k.path[0] in ("raw", "ods", "scorer")} | {published}
+    daily |= {dg.AssetKey(["dwd", "dwd_event"]), dg.AssetKey(["ads", "ads_case_queue"])}
+    assert not daily & unpartitioned
+
+
+def test_lineage_reads_as_layers(defs):
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups <= {"raw", "ods", "dwd", "dws", "ads", "ref", "scorer", "published", "report"}
     for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        if node.is_materializable or key.path[0] == "raw":
-            assert node.partitions_def is not None, f"{key.to_user_string()} is not daily partitioned"
+        layer = key.path[0]
+        if layer in ("raw", "ods", "dwd", "dws", "ads", "ref", "scorer"):
+            assert graph.get(key).group_name == layer, key.to_user_string()
+
+
+def test_every_check_is_described(defs):
+    graph = defs.resolve_asset_graph()
+    specs = [spec for check_def in defs.asset_checks or [] for spec in check_def.check_specs]
+    specs += [spec for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) for spec in a.check_specs]
+    assert len(specs) == len(graph.asset_check_keys)
+    undescribed = [f"{s.asset_key.to_user_string()}::{s.name}" for s in specs if not s.description]
+    assert undescribed == []
+    by_name = {s.name: s.description for s in specs}
+    not_null = next(d for n, d in by_name.items() if n.startswith("not_null_dwd_event_event_id"))
+    assert "not_null" in not_null and "dwd_event.event_id" in not_null
 
 
 def test_blocking_gates_on_ods_and_ads(defs):

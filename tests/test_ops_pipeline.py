@@ -17,8 +17,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from fleetloop.definitions import PROJECT_DIR
+from dagster_pipelines.warehouse.project import PROJECT_DIR
 from fleetloop.publish import connect_published, publication_info
+from fleetloop.settings import Settings
+from fleetloop.warehouse import write_dbt_profile
 
 CAMPUS_SPEED_MPS = 20.0  # a campus robot (class max ~4 m/s) reporting delivery-van speeds: plausible for the
                          # loader (< MAX_SPEED_MPS, smooth), implausible for the GE suite (speed_to_class_max)
@@ -35,38 +37,38 @@ def _hardlink_tree(src: Path, dst: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ops_home(sim_fleet, tmp_path_factory):
-    """A private workspace over (hard links to) the session's simulated landing, with its own DAGSTER_HOME."""
+def ops_home(sim_fleet, tmp_path_factory) -> Settings:
+    """A private installation over (hard links to) the session's simulated landing, with its own Dagster instance."""
+    from fleetloop_shell.runner import prepare_home
+
     root = tmp_path_factory.mktemp("ops_home")
     _hardlink_tree(Path(sim_fleet.landing), root / "landing")
-    env = {"FLEETLOOP_HOME": str(root), "FLEETLOOP_WAREHOUSE": str(root / "warehouse" / "fleetloop.duckdb"),
-           "DAGSTER_HOME": str(root / "dagster_home")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from fleetloop_shell.runner import prepare_environment
+    return prepare_home(Settings.for_home(root))
 
-    ws = prepare_environment()
-    yield ws
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+
+@pytest.fixture(scope="module")
+def instance(ops_home):
+    from fleetloop_shell.runner import dagster_instance
+
+    return dagster_instance(ops_home)
+
+
+def run_days(settings, days, **kwargs):
+    from fleetloop_shell.runner import run_days as run
+
+    return run(settings, days, progress=lambda _: None, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def two_days(ops_home, sim_fleet):
-    from fleetloop_shell.runner import run_days
-
-    return run_days(sim_fleet.days, progress=lambda _: None)
+    return run_days(ops_home, sim_fleet.days)
 
 
-def test_two_days_materialise_with_every_gate_and_publish(two_days, ops_home, sim_fleet):
+def test_two_days_materialise_with_every_gate_and_publish(two_days, ops_home, sim_fleet, instance):
     from dagster_pipelines.checks.results import run_gate_outcomes
 
     assert [r.day for r in two_days] == list(sim_fleet.days)
     assert all(r.success and r.published for r in two_days), [r.explain() for r in two_days]
-    instance = dg.DagsterInstance.get()
     gates = run_gate_outcomes(instance, two_days[-1].run_id)
     names = {(g.asset, g.check) for g in gates}
     assert ("ods/ods_pose", "reconciliation") in names and ("ods/ods_heartbeat", "expectations") in names
@@ -107,14 +109,12 @@ def _write_broken_heartbeats(landing: Path, day: dt.date) -> Path:
     return path
 
 
-def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_home, sim_fleet):
+def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_home, sim_fleet, instance):
     from dagster_pipelines.definitions import build_definitions
-    from fleetloop_shell.runner import run_days
     from fleetloop_shell.status import day_status
 
-    defs = build_definitions()
+    defs = build_definitions(ops_home)
     sensor = defs.resolve_sensor_def("late_data_sensor")
-    instance = dg.DagsterInstance.get()
     first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
     assert first.run_requests == [], "a fresh load is not late data"
 
@@ -130,36 +130,35 @@ def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_ho
 
     before = publication_info(ops_home.published)
     reader = connect_published(ops_home.published)  # an analyst querying during the run
-    rows_before = reader.execute("select count(*) from ods.ods_heartbeat").fetchone()[0]
-    (run,) = run_days([day], selection=sorted(selection, key=str), progress=lambda _: None)
+    rows_before = reader.execute("select count(*) from ads.ads_fleet_overview_1d").fetchone()[0]
+    (run,) = run_days(ops_home, [day], selection=sorted(selection, key=str))
     assert not run.success and not run.published
     failed = {(g.asset, g.check): g for g in run.failed_gates}
     assert ("ods/ods_heartbeat", "expectations") in failed, run.explain()
     detail = failed[("ods/ods_heartbeat", "expectations")].describe()
     assert "speed_to_class_max" in detail and _campus_robot(ops_home.landing)["vehicle_id"] in detail
-    assert reader.execute("select count(*) from ods.ods_heartbeat").fetchone()[0] == rows_before
+    assert reader.execute("select count(*) from ads.ads_fleet_overview_1d").fetchone()[0] == rows_before
     reader.close()
     assert publication_info(ops_home.published) == before, "the previous publication stays in place"
-    status = day_status(day, source="heartbeat")
+    status = day_status(ops_home, day, source="heartbeat")
     assert "FAIL ods/ods_heartbeat :: expectations" in status and "speed_to_class_max" in status
 
     broken.unlink()  # the operator removes the bad file and reloads the day; nothing downstream changed (the
     # failed gate stopped the run before dbt), so reloading the source and publishing is the whole recovery
     recovery = [dg.AssetKey(["ods", "ods_heartbeat"]), dg.AssetKey("published_warehouse")]
-    (fixed,) = run_days([day], selection=recovery, progress=lambda _: None)
+    (fixed,) = run_days(ops_home, [day], selection=recovery)
     assert fixed.success and fixed.published, fixed.explain()
     assert publication_info(ops_home.published)["run_id"] == fixed.run_id
 
 
 def _compiled_analyses(ops_home) -> dict[str, str]:
-    target = ops_home.root / "dbt_analyses"
-    scratch = ops_home.root / "analyses" / "fleetloop.duckdb"  # same catalog name as the published file
-    scratch.parent.mkdir(exist_ok=True)
-    env = dict(os.environ, FLEETLOOP_WAREHOUSE=str(scratch))
+    target = ops_home.home / "dbt_analyses"
+    scratch = Settings.for_home(ops_home.home / "analyses")  # same catalog name as the published file
+    profiles = write_dbt_profile(scratch)
     dbt = str(Path(sys.executable).parent / "dbt")
     proc = subprocess.run([dbt, "compile", "--quiet", "--select", "resource_type:analysis", "--project-dir",
-                           str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target)],
-                          cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+                           str(PROJECT_DIR), "--profiles-dir", str(profiles), "--target-path", str(target)],
+                          cwd=PROJECT_DIR, env=scratch.subprocess_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return {p.stem: p.read_text() for p in target.rglob("analyses/*.sql")}
 
@@ -202,19 +201,17 @@ def test_overview_and_report_from_the_published_file(two_days, ops_home, sim_fle
 
 
 def test_a_day_reloaded_without_its_gates_blocks_publication_until_rerun(two_days, ops_home, sim_fleet):
-    from fleetloop_shell.runner import run_days
-
     first, second = sim_fleet.days
     registry = dg.AssetKey(["ods", "ods_vehicle_registry"])
     published = dg.AssetKey("published_warehouse")
     before = publication_info(ops_home.published)
     # a run killed after loading the first day: its ODS changed, its gates and publication never ran
-    (killed,) = run_days([first], selection=[registry], progress=lambda _: None)
+    (killed,) = run_days(ops_home, [first], selection=[registry])
     assert killed.success and not killed.published
-    (other,) = run_days([second], selection=[published], progress=lambda _: None)
+    (other,) = run_days(ops_home, [second], selection=[published])
     assert not other.published and other.failed_steps == ["published_warehouse"]
     assert any(first.isoformat() in d and "never passed their gates" in d for d in other.failure_details)
     assert publication_info(ops_home.published) == before
-    (rerun,) = run_days([first], selection=[registry, published], progress=lambda _: None)
+    (rerun,) = run_days(ops_home, [first], selection=[registry, published])
     assert rerun.success and rerun.published
     assert publication_info(ops_home.published)["run_id"] == rerun.run_id

@@ -4,42 +4,53 @@ warehouse equal to the full build."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 
 from dagster_pipelines.partitions import daily_partitions
+from dagster_pipelines.warehouse import build_defs
+from fleetloop.settings import Settings
 from tests.fixtures.warehouse import copy_warehouse
 from tests.test_warehouse_incremental import _differences
 
 
+def _warehouse_defs(warehouse) -> tuple[dg.Definitions, dg.PartitionsDefinition]:
+    settings = Settings.for_home(warehouse.parent, warehouse=warehouse, start_date=dt.date(2026, 1, 1))
+    partitions = daily_partitions(settings)
+    return build_defs(settings, partitions), partitions
+
+
 @pytest.fixture(scope="module")
-def assets():
-    from dagster_pipelines.warehouse import warehouse_assets
-
-    return warehouse_assets
+def defs(tmp_path_factory):
+    return _warehouse_defs(tmp_path_factory.mktemp("wh") / "fleetloop.duckdb")
 
 
-def test_asset_keys_per_layer_and_ods_dependencies(assets):
-    keys = set(assets.keys)
+def test_asset_keys_per_layer_and_ods_dependencies(defs):
+    defs, partitions = defs
+    reference, assets, all_days = defs.assets
+    keys = set(reference.keys) | set(assets.keys) | set(all_days.keys)
     for key in (["dwd", "dwd_event"], ["dwd", "dwd_case"], ["dws", "dws_site_1d"], ["ads", "ads_case_queue"],
                 ["ads", "ads_version_compare"], ["ref", "trigger_definitions"]):
         assert dg.AssetKey(key) in keys
     deps = {d for dep_set in assets.asset_deps.values() for d in dep_set}
     assert dg.AssetKey(["ods", "ods_pose"]) in deps and dg.AssetKey(["ods", "ods_heartbeat"]) in deps
-    assert assets.partitions_def == daily_partitions
+    assert assets.partitions_def == partitions
+    assert reference.partitions_def is None and all_days.partitions_def is None
+    assert dg.AssetKey(["ref", "trigger_definitions"]) in reference.keys
+    assert dg.AssetKey(["ads", "ads_version_compare"]) in all_days.keys
     checks = list(assets.check_keys)
     assert any(c.asset_key == dg.AssetKey(["dwd", "dwd_event"]) for c in checks)
 
 
-def test_materialised_partition_equals_full_build(assets, ods_warehouse, dbt_warehouse, tmp_path, monkeypatch):
-    from dagster_pipelines.warehouse import dbt_resource
-
+def test_materialised_partition_equals_full_build(ods_warehouse, dbt_warehouse, tmp_path):
     path = copy_warehouse(dbt_warehouse, tmp_path)
-    monkeypatch.setenv("FLEETLOOP_WAREHOUSE", str(path))
+    defs, _ = _warehouse_defs(path)
     day = ods_warehouse.days[-1].isoformat()
     selection = [dg.AssetKey(["dwd", "dwd_trg_stuck"]), dg.AssetKey(["dwd", "dwd_case"]),
                  dg.AssetKey(["ads", "ads_case_queue"])]
-    result = dg.materialize([assets], partition_key=day, resources={"dbt": dbt_resource()}, selection=selection,
+    result = dg.materialize([defs.assets[1]], partition_key=day, resources=defs.resources, selection=selection,
                             instance=dg.DagsterInstance.ephemeral())
     assert result.success
     assert {m.asset_key for m in result.get_asset_materialization_events()} == set(selection)

@@ -38,23 +38,24 @@ def failures_markdown(failures: list[dict]) -> str:
 
 
 def build_expectation_check(
-    table: str, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition
+    table: str, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=key,
         name="expectations",
         blocking=True,
         partitions_def=partitions_def,
-        description=f"Great Expectations suite expectations/{table}.json on the day's rows",
+        description=f"Great Expectations suite fleetloop/quality/expectations/{table}.json on "
+                    + ("the day's rows" if partitions_def else "the whole table"),
     )
     def expectations(context, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         from fleetloop.quality import validate_table
 
-        day = parse_partition(context.partition_key)
+        day = parse_partition(context.partition_key) if partitions_def else None
         qualified = _qualified(table)
         with warehouse.connect(read_only=True) as con:
             columns = {r[0] for r in con.execute(f"describe {qualified}").fetchall()}
-            where = f"dt = date '{day.isoformat()}'" if "dt" in columns else None
+            where = f"dt = date '{day.isoformat()}'" if day and "dt" in columns else None
             result = validate_table(con, qualified, table, where=where, sample_rows=GATE_SAMPLE_ROWS)
         metadata: dict[str, object] = {"rows": result.rows, "rows_validated": result.rows_validated}
         if result.failures:

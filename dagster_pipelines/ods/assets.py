@@ -4,6 +4,7 @@
 
 import dagster as dg
 
+from dagster_pipelines.automation.landing import raw_key
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop.contract import SOURCES, Source
 from fleetloop.ingest import load_partition
@@ -30,6 +31,9 @@ def build_ods_asset(source: Source, partitions_def: dg.PartitionsDefinition) -> 
         with warehouse.connect() as con:
             report = load_partition(con, warehouse.landing_path, source.name, context.partition_key)
         context.log.info(f"{source.name} {report.day}: {report.as_dict()}")
+        # the raw partition as the load saw it: visible on the raw asset's page as an observation
+        context.log_event(dg.AssetObservation(asset_key=raw_key(source.name), partition=context.partition_key,
+                                              metadata={"files": report.files, "rows_read": report.rows_read}))
         if not report.balanced:
             raise dg.Failure(f"{source.name} {report.day}: {report.rows_unaccounted} rows unaccounted for",
                              metadata=report.as_dict())

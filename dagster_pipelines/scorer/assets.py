@@ -9,10 +9,13 @@ triggers; the metadata gives the improved share and the triggers resolved. Deter
 """
 
 # No ``from __future__ import annotations`` here: Dagster resolves the config annotation at definition time.
+import dataclasses
+import typing
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+import pydantic
 
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
@@ -20,13 +23,14 @@ from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
 CASE_QUEUE_KEY = dg.AssetKey(["ads", "ads_case_queue"])
 
 
-class ScorerConfig(dg.Config):
-    top_k: int = 20
-    seed: int = 0
-    budget_bytes: int = 50_000_000
-    robustness_variants: int = 24
-    reactive: bool = False
-    packages_dir: str = ""  # default: the settings' packages folder
+def _run_config(nightly: type) -> type[dg.Config]:
+    """The asset's run configuration: the fields of ``NightlyConfig`` (one definition) plus the packages folder."""
+    hints = typing.get_type_hints(nightly)
+    fields = {f.name: (hints[f.name], f.default) for f in dataclasses.fields(nightly)}
+    return pydantic.create_model("ScorerConfig", __base__=dg.Config, packages_dir=(str, ""), **fields)
+
+
+ScorerConfig = _run_config(NightlyConfig)  # packages_dir "" = the settings' packages folder
 
 
 def build_scorer_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -46,8 +50,7 @@ def build_scorer_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
 
 def _score_day(day: str, config: ScorerConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     packages = Path(config.packages_dir) if config.packages_dir else warehouse.settings.packages
-    cfg = NightlyConfig(top_k=config.top_k, seed=config.seed, budget_bytes=config.budget_bytes,
-                        robustness_variants=config.robustness_variants, reactive=config.reactive)
+    cfg = NightlyConfig(**config.model_dump(exclude={"packages_dir"}))
     with warehouse.connect() as con:
         tables = run_nightly(con, day, packages, cfg)
         counts = write_tables(con, day, tables)

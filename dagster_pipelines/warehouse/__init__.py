@@ -12,5 +12,5 @@ def build_defs(settings: Settings, partitions_def: dg.PartitionsDefinition) -> d
     from dagster_pipelines.warehouse.project import dbt_project, dbt_resource
 
     project = dbt_project(settings)
-    return dg.Definitions(assets=[build_warehouse_assets(project, partitions_def)],
+    return dg.Definitions(assets=build_warehouse_assets(project, partitions_def),
                           resources={"dbt": dbt_resource(project)})

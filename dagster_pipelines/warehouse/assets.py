@@ -1,7 +1,9 @@
-"""dbt models as daily-partitioned Dagster assets; dbt tests become asset checks.
+"""dbt models as Dagster assets; dbt tests become asset checks with descriptions.
 
 Asset keys: sources ods.<table> -> ['ods', '<table>'] (the ingest assets), models -> [layer, name] with
-layer dwd | dws | ads, seeds -> ['ref', name]. A partition runs `dbt build --vars '{run_date: <day>}'`.
+layer dwd | dws | ads, seeds -> ['ref', name]; groups are the layers. Three dbt invocations per run, in
+lineage order: reference data (seeds and the dimension tables, unpartitioned), the day's models (daily
+partitioned: one run builds one day) and the all-days tables (unpartitioned, rebuilt from every day).
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return dg.AssetKey([layer, name])
         return super().get_asset_key(dbt_resource_props)
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project) -> dg.AssetCheckSpec | None:
+        """dbt's check, described in words: the test's own description, else what its macro checks and where."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_test(manifest["nodes"][unique_id]))
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """Lineage reads as layers: ``ref`` for seeds, the layer (dwd, dws, ads) for models and their tests."""
         if dbt_resource_props["resource_type"] == "seed":
@@ -41,20 +50,51 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return layer if layer in LAYERS else None
 
 
-def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """The dbt assets over the (freshly parsed if needed) manifest, partitioned by day."""
+def describe_test(node: Mapping[str, Any]) -> str:
+    """``not_null on dwd_event.event_id``-style words for a dbt test node without a description."""
+    if node.get("description"):
+        return node["description"]
+    meta = node.get("test_metadata") or {}
+    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k not in ("model", "column_name")}
+    where = node.get("attached_node", "").rsplit(".", 1)[-1]
+    column = node.get("column_name")
+    target = f"{where}.{column}" if column else where
+    if not meta:
+        return f"singular test {node['name']} (tests/dbt): no rows may come back"
+    args = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))
+    return f"{meta.get('namespace') + '.' if meta.get('namespace') else ''}{meta['name']} on {target}" + (
+        f" ({args})" if args else "")
 
-    @dbt_assets(
-        manifest=prepare(project),
-        project=project,
-        name="warehouse",
-        partitions_def=partitions_def,
-        dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-    )
-    def warehouse(context, dbt: DbtCliResource):  # no annotation: a postponed one is not resolvable by Dagster
+
+# dbt selections of the three invocations (reference data, the day's models, the all-days tables)
+REFERENCE = "resource_type:seed path:models/dwd/dim"
+ALL_DAYS = "path:models/ads/all_days"
+
+
+def _translator() -> WarehouseTranslator:
+    return WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The dbt assets over the (freshly parsed if needed) manifest: reference, daily and all-days."""
+    manifest = prepare(project)
+
+    @dbt_assets(manifest=manifest, project=project, name="warehouse_reference", select=REFERENCE,
+                dagster_dbt_translator=_translator())
+    def warehouse_reference(context, dbt: DbtCliResource):  # a postponed annotation is not resolvable by Dagster
+        yield from dbt.cli(["build", "--exclude", "test_type:unit"], context=context).stream()
+
+    @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", exclude=f"{REFERENCE} {ALL_DAYS}",
+                partitions_def=partitions_def, dagster_dbt_translator=_translator())
+    def warehouse_daily(context, dbt: DbtCliResource):
         run_vars = json.dumps({"run_date": context.partition_key})
-        # unit tests check the SQL on fixed fixtures without run_date (CI's `dbt build`); a partition build runs
-        # the models and the data tests, which become asset checks
+        # unit tests check the SQL on fixed fixtures (CI's `dbt build`); a partition build runs the models and the
+        # data tests, which become asset checks
         yield from dbt.cli(["build", "--exclude", "test_type:unit", "--vars", run_vars], context=context).stream()
 
-    return warehouse
+    @dbt_assets(manifest=manifest, project=project, name="warehouse_all_days", select=ALL_DAYS,
+                dagster_dbt_translator=_translator())
+    def warehouse_all_days(context, dbt: DbtCliResource):
+        yield from dbt.cli(["build", "--exclude", "test_type:unit"], context=context).stream()
+
+    return [warehouse_reference, warehouse_daily, warehouse_all_days]
