@@ -120,30 +120,17 @@ class Settings:
         """Keys that must not travel with the published file (the operator pseudonym key), mode 0700."""
         return self.home / "secrets"
 
-    @property
-    def dbt_env(self) -> dict[str, str]:
-        """What dbt's ``profiles.yml`` reads (``env_var``): the same warehouse file and bounds as Python."""
-        return {
-            "FLEETLOOP_WAREHOUSE": str(self.warehouse),
-            "FLEETLOOP_DUCKDB_MEMORY_LIMIT": self.memory_limit,
-            "FLEETLOOP_DUCKDB_THREADS": str(self.threads or os.cpu_count() or 1),
-            "FLEETLOOP_LAKE": str(self.lake),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-
     def subprocess_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment for a child process (dbt, the Dagster UI): the parent's, these settings, and this
-        interpreter's ``bin`` first on PATH (dagster-dbt runs the ``dbt`` it finds there)."""
+        """The environment for a child process (dbt, the Dagster UI): the parent's (or ``base``), every setting
+        under its variable (so the child resolves the same settings), and this interpreter's ``bin`` first on
+        PATH (the UI's dbt parse runs the ``dbt`` it finds there)."""
         env = dict(os.environ if base is None else base)
-        bin_dir = str(Path(sys.executable).parent)
-        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-        return env | self.dbt_env | {
-            "FLEETLOOP_HOME": str(self.home),
-            "FLEETLOOP_LANDING": str(self.landing),
-            "FLEETLOOP_PUBLISHED": str(self.published),
-            "FLEETLOOP_ENGINE": self.engine,
-            "DAGSTER_HOME": str(self.dagster_home),
-        }
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        for name, (var, _) in _ENV.items():
+            value = getattr(self, name)
+            if value is not None:
+                env[var] = value.isoformat() if isinstance(value, dt.date) else str(value)
+        return env | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
 def _date(text: str) -> dt.date:
