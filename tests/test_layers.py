@@ -58,3 +58,17 @@ def test_the_checker_sees_an_offending_import(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    import dagster\n    importlib.import_module('fleetloop_shell.cli')\n")
     assert _imports(module) >= {"dagster", "fleetloop_shell"}
+
+
+def test_the_real_recordings_ship_with_the_repository():
+    """Tests read the recordings from the repository (with their notices), never from a machine path."""
+    from tests.fixtures.commonroad import CR_NGSIM_DIR
+    from tests.fixtures.realdata import COMMA2K19_DIR
+
+    for folder in (CR_NGSIM_DIR, COMMA2K19_DIR):
+        assert ROOT in folder.resolve().parents and any(folder.rglob("*LICENSE*")), folder
+    assert sorted(CR_NGSIM_DIR.glob("*/*.xml")) and (COMMA2K19_DIR / "telemetry_10hz.csv").is_file()
+    machine_path = re.compile(r"""["'](/(home|work|Users|mnt|opt)/[^"']+)["']""")
+    found = [f"{p.relative_to(ROOT)}: {m.group(1)}" for package in (LIBRARY, DAGSTER, SHELL, "tests", "benchmarks")
+             for p in _modules(package) if p.name != "test_layers.py" for m in machine_path.finditer(p.read_text())]
+    assert found == []

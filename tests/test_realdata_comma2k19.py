@@ -15,7 +15,6 @@ SRC = COMMA2K19_DIR
 SOURCES = ("pose", "heartbeat", "vehicle_registry", "software_deployment")
 RECORDED_DAY = dt.date(2018, 8, 2)
 
-pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="comma2k19 example not available")
 
 
 @pytest.fixture(scope="module")

@@ -157,7 +157,6 @@ def test_no_solution_exceeds_the_lateral_acceleration_limit():
     assert turn.feasible.any() and not turn.feasible.all()  # only candidates that slow down for the turn
 
 
-@pytest.mark.skipif(not CR_FILES, reason="CommonRoad scenarios not present")
 def test_no_us101_solution_exceeds_the_lateral_acceleration_limit():
     for path in CR_FILES:
         assert_within_limits(solve(load_commonroad(path), SearchConfig(seed=0)))

@@ -289,7 +289,6 @@ def test_routing_and_upload_plan():
 # ---------------------------------------------------------------- real CommonRoad scenes and the loop oracle
 
 
-@pytest.mark.skipif(not CR_FILES, reason="CommonRoad scenarios not present")
 def test_commonroad_scenes_end_to_end(us101_results):
     assert len(us101_results) == 2
     for r in us101_results:
@@ -304,7 +303,6 @@ def test_commonroad_scenes_end_to_end(us101_results):
             assert r.robustness["variants"] >= 20
 
 
-@pytest.mark.skipif(not CR_FILES, reason="CommonRoad scenarios not present")
 def test_commonroad_ego_choice():
     scene = load_commonroad(CR_FILES[-1], ego_id=451)
     assert scene.metadata["ego_obstacle_id"] == 451 and "451" not in scene.agent_ids
@@ -312,7 +310,6 @@ def test_commonroad_ego_choice():
         load_commonroad(CR_FILES[-1], ego_id=999999)
 
 
-@pytest.mark.skipif(not CR_FILES, reason="CommonRoad scenarios not present")
 def test_vectorised_scores_match_the_plain_loop(us101_results):
     r = us101_results[-1]
     idx = np.nonzero(r.feasible)[0][::40]

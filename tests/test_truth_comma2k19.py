@@ -16,7 +16,6 @@ from fleetloop.triggers.reference import detect_events
 from tests.fixtures.realdata import COMMA2K19_DIR
 
 SRC = COMMA2K19_DIR
-pytestmark = pytest.mark.skipif(not SRC.is_dir(), reason="comma2k19 example not available")
 
 
 @pytest.fixture(scope="module")
