@@ -2,7 +2,9 @@
 
 Built from ``fleetloop.settings.Settings`` at the code location's edge (``definitions.py``); every asset, check,
 sensor and the publication read their files through it, so a configured resource and the gates can never
-point at two different files.
+point at two different files. Every run that uses it (the CLI's in-process runs, the schedule's, the sensor's and
+the UI's) holds the warehouse's run lock (``fleetloop.runlock``) from resource setup to teardown: a second run
+is refused at set-up with a message naming the first. The job runs in process, so that is once per run.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
+from fleetloop.runlock import RunLock
 from fleetloop.settings import Settings
 from fleetloop.warehouse import connect, working_connection
 
@@ -34,6 +38,7 @@ class WarehouseResource(dg.ConfigurableResource):
     max_quarantine_share: float = Settings.max_quarantine_share
     min_quarantined_rows: int = Settings.min_quarantined_rows
     max_row_drop_share: float = Settings.max_row_drop_share
+    _lock: RunLock | None = PrivateAttr(default=None)
 
     @classmethod
     def from_settings(cls, s: Settings) -> WarehouseResource:
@@ -51,6 +56,17 @@ class WarehouseResource(dg.ConfigurableResource):
             max_quarantine_share=self.max_quarantine_share, min_quarantined_rows=self.min_quarantined_rows,
             max_row_drop_share=self.max_row_drop_share,
         )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Take the run lock for a run (raises ``RunLockBusy`` naming the holder); no lock outside a run
+        (a sensor's evaluation, ``build_resources``)."""
+        if context.run is not None:
+            self._lock = RunLock(self.database).acquire(context.run.run_id)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @property
     def landing_path(self) -> Path:

@@ -8,17 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fleetloop.definitions import read_seed
+
 DRIVE_MODES = ("auto", "remote", "manual", "fault")
-ROAD_TYPES = (
-    "trunk",
-    "in_park",
-    "tunnel",
-    "elevated",
-    "non_motor_lane",
-    "closed_campus",
-    "charging_area",
-    "depot",
-)
+ROAD_TYPES = tuple(r["road_type"] for r in read_seed("road_types"))  # seeds/road_types.csv, in file order
 TASK_STATUSES = ("dispatched", "driving", "waiting", "done")
 TAKEOVER_CHANNELS = ("joystick", "desktop", "mobile")
 TAKEOVER_INITIATORS = ("vehicle_request", "operator")
@@ -40,6 +33,8 @@ OBJECT_CLASSES = ("car", "truck", "bus", "pedestrian", "cyclist", "tricycle", "s
 # Physical plausibility bounds shared by the loader and the simulator.
 MAX_SPEED_MPS = 45.0
 MAX_ABS_ACC_MPS2 = 15.0
+# Identifiers: non-empty, no surrounding or inner white space or control characters.
+ID_PATTERN = r"^[^\s\x00-\x1f\x7f]+$"
 
 
 @dataclass(frozen=True)
@@ -52,8 +47,9 @@ class Field:
     description: str = ""
     nullable: bool = False
     allowed: tuple[str, ...] | None = None
-    minimum: float | None = None
+    minimum: float | None = None  # bounds of a DOUBLE, or of every element of a DOUBLE[]
     maximum: float | None = None
+    pattern: str | None = None  # regular expression a VARCHAR value must match in full
 
     @property
     def is_timestamp(self) -> bool:
@@ -71,11 +67,13 @@ class Source:
     primary_key: tuple[str, ...]
     default_format: str = "jsonl"  # jsonl | jsonl.gz | parquet
     partition_ts: str = "ts"  # the timestamp column that decides the day partition
+    orderings: tuple[tuple[str, str], ...] = ()  # (earlier, later): the later field is never before the earlier
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields_by_name", {f.name: f for f in self.fields})
-        missing = [k for k in (*self.primary_key, self.partition_ts) if k not in self.fields_by_name]
+        ordered = [k for pair in self.orderings for k in pair]
+        missing = [k for k in (*self.primary_key, self.partition_ts, *ordered) if k not in self.fields_by_name]
         if missing:
             raise ValueError(f"source {self.name}: unknown key columns {missing}")
 
@@ -92,9 +90,13 @@ def _ts(name: str = "ts", description: str = "UTC timestamp of the sample") -> F
     return Field(name, "TIMESTAMPTZ", "UTC", description)
 
 
-_VEHICLE = Field("vehicle_id", "VARCHAR", description="fleet-wide vehicle identifier")
-_TASK_ID = Field("task_id", "VARCHAR", nullable=True, description="dispatch task, null when idle")
-_ROUTE_ID = Field("route_id", "VARCHAR", nullable=True, description="route being driven, null when idle")
+def _id(name: str, description: str, nullable: bool = False) -> Field:
+    return Field(name, "VARCHAR", description=description, nullable=nullable, pattern=ID_PATTERN)
+
+
+_VEHICLE = _id("vehicle_id", "fleet-wide vehicle identifier")
+_TASK_ID = _id("task_id", "dispatch task, null when idle", nullable=True)
+_ROUTE_ID = _id("route_id", "route being driven, null when idle", nullable=True)
 _TASK_STATUS = Field("task_status", "VARCHAR", allowed=TASK_STATUSES, description="dispatch state")
 _DRIVE_MODE = Field("drive_mode", "VARCHAR", allowed=DRIVE_MODES, description="who drives")
 _SPEED = Field("speed_mps", "DOUBLE", "m/s", "ground speed", minimum=0.0, maximum=MAX_SPEED_MPS)
@@ -118,7 +120,7 @@ SOURCES: dict[str, Source] = {
                 _TASK_ID,
                 _TASK_STATUS,
                 Field("city", "VARCHAR", description="city code"),
-                Field("site_id", "VARCHAR", description="operating site"),
+                _id("site_id", "operating site"),
                 _ROUTE_ID,
                 Field("lat", "DOUBLE", "deg", "WGS84 latitude", minimum=-90.0, maximum=90.0),
                 Field("lon", "DOUBLE", "deg", "WGS84 longitude", minimum=-180.0, maximum=180.0),
@@ -160,16 +162,17 @@ SOURCES: dict[str, Source] = {
             "remote takeover by an operator",
             "event",
             (
-                Field("takeover_id", "VARCHAR", description="takeover identifier"),
+                _id("takeover_id", "takeover identifier"),
                 _VEHICLE,
                 _ts("ts_start", "UTC start of the takeover"),
                 _ts("ts_end", "UTC end of the takeover"),
-                Field("operator_id", "VARCHAR", description="remote operator"),
+                _id("operator_id", "remote operator"),
                 Field("channel", "VARCHAR", allowed=TAKEOVER_CHANNELS, description="operator console"),
                 Field("initiator", "VARCHAR", allowed=TAKEOVER_INITIATORS, description="who asked for it"),
             ),
             ("takeover_id",),
             partition_ts="ts_start",
+            orderings=(("ts_start", "ts_end"),),
         ),
         Source(
             "vehicle_call",
@@ -203,8 +206,8 @@ SOURCES: dict[str, Source] = {
             (
                 _ts(),
                 _VEHICLE,
-                Field("operator_id", "VARCHAR", description="speaking operator"),
-                Field("takeover_id", "VARCHAR", nullable=True, description="takeover the note belongs to"),
+                _id("operator_id", "speaking operator"),
+                _id("takeover_id", "takeover the note belongs to", nullable=True),
                 Field("text", "VARCHAR", description="transcribed note, zh or en"),
             ),
             ("vehicle_id", "ts", "operator_id"),
@@ -214,7 +217,7 @@ SOURCES: dict[str, Source] = {
             "recorded incident",
             "event",
             (
-                Field("incident_id", "VARCHAR", description="incident identifier"),
+                _id("incident_id", "incident identifier"),
                 _ts(),
                 _VEHICLE,
                 Field("category", "VARCHAR", allowed=INCIDENT_CATEGORIES, description="what happened"),
@@ -232,7 +235,7 @@ SOURCES: dict[str, Source] = {
             (
                 _ts(),
                 _VEHICLE,
-                Field("object_id", "VARCHAR", description="track identifier"),
+                _id("object_id", "track identifier"),
                 Field("class", "VARCHAR", allowed=OBJECT_CLASSES, description="object class"),
                 Field("x_m", "DOUBLE", "m", "east position in the site frame"),
                 Field("y_m", "DOUBLE", "m", "north position in the site frame"),
@@ -253,7 +256,8 @@ SOURCES: dict[str, Source] = {
             (
                 _ts(),
                 _VEHICLE,
-                Field("candidate_scores", "DOUBLE[]", "1", "top-k candidate scores, best first, each in [0, 1]"),
+                Field("candidate_scores", "DOUBLE[]", "1", "top-k candidate scores, best first",
+                      minimum=0.0, maximum=1.0),
                 Field("commanded_steering_deg", "DOUBLE", "deg", "commanded steering wheel angle",
                       minimum=-720.0, maximum=720.0),
             ),
@@ -269,7 +273,7 @@ SOURCES: dict[str, Source] = {
                 _VEHICLE,
                 Field("vehicle_class", "VARCHAR", description="see seed vehicle_classes"),
                 Field("city", "VARCHAR", description="city code"),
-                Field("site_id", "VARCHAR", description="home site"),
+                _id("site_id", "home site"),
             ),
             ("vehicle_id", "ts"),
         ),
@@ -302,8 +306,9 @@ def markdown_table() -> str:
     lines = []
     for s in SOURCES.values():
         lines.append(f"### `{s.name}` ({s.rate}, default `{s.default_format}`)")
+        order = "".join(f" `{later}` is never before `{earlier}`;" for earlier, later in s.orderings)
         lines.append(f"{s.description}. Primary key: `{', '.join(s.primary_key)}`; "
-                     f"partitioned by `{s.partition_ts}`; ODS table `{s.ods_table}`.\n")
+                     f"partitioned by `{s.partition_ts}`;{order} ODS table `{s.ods_table}`.\n")
         lines.append("| field | type | unit | null | allowed / range | description |")
         lines.append("|---|---|---|---|---|---|")
         for f in s.fields:
@@ -311,6 +316,8 @@ def markdown_table() -> str:
                 domain = ", ".join(f.allowed)
             elif f.minimum is not None or f.maximum is not None:
                 domain = f"[{f.minimum}, {f.maximum}]"
+            elif f.pattern:
+                domain = f"matches `{f.pattern}`"
             else:
                 domain = ""
             lines.append(f"| `{f.name}` | {f.type} | {f.unit} | {'yes' if f.nullable else 'no'} "

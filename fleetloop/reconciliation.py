@@ -1,5 +1,5 @@
-"""A day's reconciliation and quarantine, read from the ODS tables (``ods.ods_reconciliation``,
-``ods.ods_quarantine``) for the gates and the operators' ``fleetloop status``."""
+"""A day's reconciliation, quarantine and row drops, read from the ODS tables (``ods.ods_reconciliation``,
+``ods.ods_quarantine``, ``ods.ods_load_history``) for the gates and the operators' ``fleetloop status``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from dataclasses import dataclass
 import duckdb
 
 from fleetloop.settings import Settings
+
+# An operator confirms a reload that reads far fewer rows than the previous one with this run tag, which the
+# shell's flag sets (an unmounted or half-copied landing must not erase a day unnoticed).
+ACCEPT_ROW_DROP_TAG = "fleetloop/accept_row_drop"
+ACCEPT_ROW_DROP_FLAG = "--accept-row-drop"
 
 
 @dataclass(frozen=True)
@@ -84,3 +89,46 @@ def quarantine_groups(
         [day, source, source, samples],
     ).fetchall()
     return [QuarantineGroup(r[0], r[1], int(r[2]), tuple(r[3] or ())) for r in rows]
+
+
+@dataclass(frozen=True)
+class RowDrop:
+    """The latest load of a source-day read ``share`` fewer rows than the load it is compared with."""
+
+    source: str
+    day: dt.date
+    rows_before: int
+    rows_now: int
+
+    @property
+    def share(self) -> float:
+        return 1 - self.rows_now / self.rows_before
+
+    def problem(self, settings: Settings) -> str:
+        return (f"{self.source} {self.day}: this load read {self.rows_now} rows, {self.share:.0%} fewer than the "
+                f"{self.rows_before} of the previous load (more than {settings.max_row_drop_share:.0%}); if the "
+                f"landing is complete, confirm with {ACCEPT_ROW_DROP_FLAG} (run tag {ACCEPT_ROW_DROP_TAG}=true)")
+
+
+def row_drops(con: duckdb.DuckDBPyConnection, day: dt.date, settings: Settings,
+              source: str | None = None) -> list[RowDrop]:
+    """Source-days whose latest load reads more than ``settings.max_row_drop_share`` fewer rows than the load
+    before it, unless the operator confirmed the load. A drop that was not confirmed never becomes the
+    reference: rerunning on the same short landing keeps failing until the landing is whole or confirmed."""
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'ods' "
+                         "and table_name = 'ods_load_history'").fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(
+        "select source, rows_read, row_drop_accepted from ods.ods_load_history "
+        "where dt = ? and (? is null or source = ?) order by source, loaded_at",
+        [day, source, source]).fetchall()
+    reference: dict[str, int] = {}
+    latest: dict[str, RowDrop | None] = {}
+    for name, rows_read, accepted in rows:
+        before = reference.get(name)
+        if before and not accepted and rows_read < before * (1 - settings.max_row_drop_share):
+            latest[name] = RowDrop(name, day, before, rows_read)
+        else:
+            reference[name], latest[name] = rows_read, None
+    return [d for d in latest.values() if d is not None]

@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from fleetloop_shell.cli import main as cli_main
 from fleetloop.contract import MAX_SPEED_MPS, SOURCES, markdown_table
 from fleetloop.ingest import connect, load_partition
 from fleetloop.ingest.schema import LINEAGE_COLUMNS
 from fleetloop.paths import PartitionError
+from fleetloop_shell.cli import main as cli_main
 from tests.fixtures.ods import HAND_DAY, heartbeat_record, write_lines
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -160,7 +160,8 @@ def test_timestamps_with_offsets_and_epochs_are_normalised_to_utc(con, tmp_path)
         (int((base + dt.timedelta(seconds=4)).timestamp()), base + dt.timedelta(seconds=4)),
         (int((base + dt.timedelta(seconds=5.5)).timestamp() * 1000), base + dt.timedelta(seconds=5.5)),
         ((base + dt.timedelta(seconds=6)).timestamp(), base + dt.timedelta(seconds=6)),
-        (int((base + dt.timedelta(seconds=7)).timestamp() * 1_000_000) + 1, base + dt.timedelta(seconds=7, microseconds=1)),
+        (int((base + dt.timedelta(seconds=7)).timestamp() * 1_000_000) + 1,
+         base + dt.timedelta(seconds=7, microseconds=1)),
     ]
     write_lines(root, "vehicle_call", HAND_DAY, "calls.jsonl",
                 [_j({"ts": ts, "vehicle_id": "veh_a", "call_type": "call_guard", "reason": None}) for ts, _ in stamps])
@@ -211,8 +212,9 @@ def test_parquet_rows_are_validated_by_row_number(con, tmp_path):
     assert _quarantine(con, "pose") == {
         (f"{base}/part-000.parquet", 3, "out_of_range", "row"), (f"{base}/part-000.parquet", 4, "unknown_enum", "row"),
         (f"{base}/part-000.parquet", 5, "missing_field", "row"), (f"{base}/part-000.parquet", 8, "clock_skew", "row"),
-        (f"{base}/part-000.parquet", 9, "out_of_range", "row"), (f"{base}/part-000.parquet", 10, "out_of_range", "row"),
-        (f"{base}/part-002.parquet", 0, "empty_file", "file"), (f"{base}/part-003.parquet", 0, "unreadable_file", "file"),
+        (f"{base}/part-000.parquet", 9, "out_of_range", "row"), (f"{base}/part-000.parquet", 10, "non_finite", "row"),
+        (f"{base}/part-002.parquet", 0, "empty_file", "file"),
+        (f"{base}/part-003.parquet", 0, "unreadable_file", "file"),
     }
     assert (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_unaccounted) == (13, 6, 1, 0)
     raw = con.execute("select raw_text from ods.ods_quarantine where line_number = 4").fetchone()[0]
@@ -277,6 +279,7 @@ def test_ods_tables_are_generated_from_the_contract(con, landing):
 
 def test_cli_loads_a_day_and_reports_balance(landing, tmp_path, capsys):
     wh = tmp_path / "cli.duckdb"
+    (landing / "pose" / f"dt={HAND_DAY}").mkdir(parents=True)  # a quiet day: an empty folder
     code = cli_main(["load", "--landing", str(landing), "--warehouse", str(wh), "--day", str(HAND_DAY),
                      "--source", "heartbeat", "--source", "pose"])
     out = capsys.readouterr().out

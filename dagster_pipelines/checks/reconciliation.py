@@ -1,11 +1,13 @@
-"""Blocking reconciliation gate on every ODS asset: every row accounted for, quarantine within bounds."""
+"""Blocking reconciliation gate on every ODS asset: every row accounted for, quarantine within bounds, and no
+reload that reads far fewer rows than the previous load of the day unless the run carries the operator's
+confirmation tag (``fleetloop.reconciliation.ACCEPT_ROW_DROP_TAG``)."""
 
 # No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
 import dagster as dg
 
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop.paths import parse_partition
-from fleetloop.reconciliation import day_reconciliation, quarantine_groups
+from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG, day_reconciliation, quarantine_groups, row_drops
 
 
 def _cell(samples: tuple[str, ...]) -> str:
@@ -20,14 +22,18 @@ def build_reconciliation_check(
         name="reconciliation",
         blocking=True,
         partitions_def=partitions_def,
-        description="rows read = loaded + quarantined + duplicates, and quarantined rows stay under the gate share",
+        description="rows read = loaded + quarantined + duplicates, quarantined rows stay under the gate share, "
+                    "and a reload reads no far fewer rows than the previous load unless confirmed",
     )
     def reconciliation(context, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         day = parse_partition(context.partition_key)
         with warehouse.connect(read_only=True) as con:
             recs = day_reconciliation(con, day, source)
             groups = quarantine_groups(con, day, source)
+            drops = row_drops(con, day, warehouse.settings, source)
         problems = [p for r in recs for p in r.problems(warehouse.settings)]
+        confirmed = context.run.tags.get(ACCEPT_ROW_DROP_TAG) == "true"
+        problems += [] if confirmed else [d.problem(warehouse.settings) for d in drops]
         metadata: dict[str, object] = {
             "rows_read": sum(r.rows_read for r in recs),
             "rows_loaded": sum(r.rows_loaded for r in recs),
@@ -35,6 +41,9 @@ def build_reconciliation_check(
             "rows_duplicate": sum(r.rows_duplicate for r in recs),
             "rows_unaccounted": sum(r.rows_unaccounted for r in recs),
         }
+        if drops:
+            metadata["row_drop"] = "; ".join(d.problem(warehouse.settings) for d in drops)
+            metadata["row_drop_confirmed"] = confirmed
         if problems:
             metadata["failed"] = "; ".join(problems)
         if groups:

@@ -9,6 +9,7 @@ from dagster_pipelines.resources import WarehouseResource
 from fleetloop.contract import SOURCES, Source
 from fleetloop.ingest import load_partition
 from fleetloop.ingest.schema import table_name
+from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG
 
 RECONCILIATION_FIELDS = ("files", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate",
                          "rows_unaccounted")
@@ -29,7 +30,8 @@ def build_ods_asset(source: Source, partitions_def: dg.PartitionsDefinition) -> 
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.connect() as con:
-            report = load_partition(con, warehouse.landing_path, source.name, context.partition_key)
+            report = load_partition(con, warehouse.landing_path, source.name, context.partition_key,
+                                    accept_row_drop=context.run.tags.get(ACCEPT_ROW_DROP_TAG) == "true")
         context.log.info(f"{source.name} {report.day}: {report.as_dict()}")
         # the raw partition as the load saw it: visible on the raw asset's page as an observation
         context.log_event(dg.AssetObservation(asset_key=raw_key(source.name), partition=context.partition_key,

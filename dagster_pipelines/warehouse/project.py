@@ -11,7 +11,9 @@ from fleetloop.settings import Settings
 from fleetloop.warehouse import write_dbt_profile
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]  # dbt_project.yml, models/, macros/
-DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")  # the dbt installed beside this interpreter
+# the dbt installed beside this interpreter, through ``fleetloop-dbt`` (``fleetloop.runlock.tied_dbt``): killed by
+# the kernel when the run that started it dies, so it never outlives the run holding the DuckDB file
+DBT_EXECUTABLE = Path(sys.executable).with_name("fleetloop-dbt")
 
 
 def dbt_project(settings: Settings) -> DbtProject:

@@ -7,17 +7,22 @@ from pathlib import Path
 
 from fleetloop.contract import SOURCES
 from fleetloop.ingest.loader import load_partition
-from fleetloop.warehouse import connect
 from fleetloop.paths import PartitionError, parse_partition
+from fleetloop.reconciliation import ACCEPT_ROW_DROP_FLAG
+from fleetloop.warehouse import connect
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("load", help="load a day of raw landing files into ODS (validate, quarantine, reconcile)")
+    p = sub.add_parser("load", help="load a day of raw landing files into ODS (validate, quarantine, reconcile)",
+                       epilog="examples:\n  fleetloop load --day 2026-11-30\n"
+                              "  fleetloop load --day 2026-11-30 --source pose --source heartbeat")
     p.add_argument("--landing", type=Path, default=None, help="landing root (default: <home>/landing)")
     p.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: the working warehouse)")
-    p.add_argument("--day", required=True, type=_day, help="partition day YYYY-MM-DD")
+    p.add_argument("--day", required=True, type=_day, help="partition day YYYY-MM-DD (required)")
     p.add_argument("--source", action="append", choices=sorted(SOURCES),
                    help="source to load (repeatable; default all)")
+    p.add_argument(ACCEPT_ROW_DROP_FLAG, action="store_true",
+                   help="confirm loads that read far fewer rows than the previous load of the day")
     p.set_defaults(func=_run)
 
 
@@ -35,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     unbalanced = []
     with connect(args.warehouse or args.settings.warehouse, args.settings) as con:
         for name in args.source or list(SOURCES):
-            r = load_partition(con, landing, name, args.day)
+            r = load_partition(con, landing, name, args.day, accept_row_drop=args.accept_row_drop)
             print(f"{r.source:<20} {r.day} files={r.files:<4} read={r.rows_read:<10} loaded={r.rows_loaded:<10} "
                   f"quarantined={r.rows_quarantined:<7} duplicate={r.rows_duplicate:<7} "
                   f"unaccounted={r.rows_unaccounted} ({r.seconds:.1f} s)")

@@ -9,7 +9,12 @@ Steps (2 to 4 in one transaction, so a reload replaces the day atomically):
    quarantined); then km/h spikes among a vehicle's neighbouring heartbeats.
 3. insert the valid rows minus those into ``ods.ods_<source>``; quarantine the rejects (the scan for
    row-rule rejects is skipped when the counts show there are none).
-4. the reconciliation ``rows_read = loaded + quarantined + duplicates`` into ``ods.ods_reconciliation``.
+4. the reconciliation ``rows_read = loaded + quarantined + duplicates`` into ``ods.ods_reconciliation``, the
+   rows read into ``ods.ods_load_history`` (kept across reloads) and what the landing held, read or not,
+   into ``ods.ods_landing_manifest``.
+
+A day folder that does not exist is refused (``MissingPartitionError``): only an existing, empty folder is
+an empty day.
 """
 
 from __future__ import annotations
@@ -24,13 +29,31 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fleetloop.contract import Source, source as contract_source
+from fleetloop.contract import Source
+from fleetloop.contract import source as contract_source
 from fleetloop.ingest import rules
-from fleetloop.ingest.readers import Issue, JsonLines, parquet_rows
-from fleetloop.ingest.schema import QUARANTINE_TABLE, RECONCILIATION_TABLE, ensure_ods_schema, q, table_name
-from fleetloop.ingest.staging import (JSON_STAGE, LINES, ParquetGroup, create_json_stage, parquet_groups, pk_hash,
-                                      stage_json)
-from fleetloop.paths import parse_partition, raw_files
+from fleetloop.ingest.readers import Issue, JsonLines, is_gzip, parquet_rows, sha256
+from fleetloop.ingest.schema import (
+    LOAD_HISTORY_TABLE,
+    MANIFEST_TABLE,
+    QUARANTINE_TABLE,
+    RECONCILIATION_TABLE,
+    ensure_ods_schema,
+    q,
+    table_name,
+)
+from fleetloop.ingest.staging import (
+    JSON_STAGE,
+    LINES,
+    PARQUET_VARIABLE_PREFIX,
+    ParquetGroup,
+    create_json_stage,
+    parquet_groups,
+    pk_hash,
+    readable_parquet,
+    stage_json,
+)
+from fleetloop.paths import PartitionScan, Unknown, is_parquet, parse_partition, raw_suffix, scan_partition
 
 _STAGE, _FULL = "_ingest_stage", "_ingest_full"
 _MULTI, _XROW = "_ingest_multi", "_ingest_xrow"
@@ -63,85 +86,161 @@ class LoadReport:
 
 
 def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, day: str | dt.date,
-                   *, scratch: Path | None = None) -> LoadReport:
+                   *, scratch: Path | None = None, accept_row_drop: bool = False) -> LoadReport:
     """Load ``<landing>/<source>/dt=<day>/`` into ODS, replacing whatever that day held before.
 
-    ``scratch`` is where damaged gzip files are salvaged (default: a temporary directory).
-    Raises ``PartitionError`` for a hostile source, day or file path, before anything is written.
+    ``scratch`` holds links and copies the Parquet reader needs (default: a temporary directory);
+    ``accept_row_drop`` records that an operator confirmed this load even if it reads far fewer rows than
+    the previous one (``fleetloop.reconciliation.row_drops``). Raises ``PartitionError`` for a hostile
+    source, day or file path and ``MissingPartitionError`` for a day folder that does not exist, before
+    anything is written. A Parquet file DuckDB cannot decode quarantines itself and the day loads again
+    without it.
     """
     started = time.perf_counter()
     d = parse_partition(day)
-    files = raw_files(landing, source, d)
+    scan = scan_partition(landing, source, d)
     src = contract_source(source)
     root = Path(landing).resolve()
     con.execute("set TimeZone = 'UTC'")
     ensure_ods_schema(con)
     with tempfile.TemporaryDirectory(prefix="fleetloop-ingest-", dir=scratch) as tmp:
+        attempt = _Attempt(con, src, d, scan, root, Path(tmp), accept_row_drop)
         try:
-            # Staging fills temporary tables in auto-commit mode: committed temporary data can spill to
-            # disk under memory_limit, transaction-local appends cannot.
-            _drop_temp(con)
-            staged = _stage(con, src, d, files, root, Path(tmp))
-            con.execute("begin transaction")
-            try:
-                report = _load(con, src, d, staged, Path(tmp))
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
+            report = attempt.run({})
+        except duckdb.Error:
+            undecodable = attempt.undecodable_parquet()
+            if not undecodable:
                 raise
-        finally:
-            _drop_temp(con)
+            report = attempt.run(undecodable)
     return LoadReport(**(asdict(report) | {"seconds": round(time.perf_counter() - started, 3)}))
 
 
 @dataclass
 class _Staged:
-    """What staging found: rows read, file- and row-level reader issues, Parquet groups, JSON files."""
+    """What staging found: rows read, reader issues, Parquet groups, JSON files, the manifest of the files."""
 
     files: int
     rows_read: int
     issues: list[tuple[str, Issue]]
     groups: list[ParquetGroup]
     json_files: dict[str, Path]
+    manifest: list[tuple]  # (file, size_bytes, sha256, rows_read, outcome, reason)
 
     @property
     def rows_staged(self) -> int:
         return self.rows_read - sum(1 for _, i in self.issues if i.scope == "row")
 
 
-def _stage(con, src: Source, day: dt.date, files: list[Path], root: Path, tmp: Path) -> _Staged:
-    """Stage every file; ``_FULL`` (with ``_row_json``) and ``_STAGE`` (without) view all staged rows."""
+@dataclass
+class _Attempt:
+    """One source-day load, repeatable with more files quarantined as undecodable."""
 
-    def rel(p: Path) -> str:
-        return p.relative_to(root).as_posix()
+    con: duckdb.DuckDBPyConnection
+    src: Source
+    day: dt.date
+    scan: PartitionScan
+    root: Path
+    tmp: Path
+    accept_row_drop: bool
+    runs: int = 0
 
-    staged = _Staged(len(files), 0, [], [], {rel(p): p for p in files if not p.name.endswith(".parquet")})
-    create_json_stage(con, src)
-    for name, path in staged.json_files.items():
-        reader = JsonLines(path, tmp)
-        stage_json(con, src, day, reader, name)
-        staged.rows_read += reader.lines
-        staged.issues += [(name, i) for i in reader.issues]
-    parquet_files = []
-    for path in (p for p in files if p.name.endswith(".parquet")):
-        rows, issue = parquet_rows(path)
-        staged.rows_read += rows
-        if issue:
-            staged.issues.append((rel(path), issue))
-        else:
-            parquet_files.append(path)
-    staged.groups = parquet_groups(con, src, day, parquet_files, root)
-    con.execute(f"create temp view {_FULL} as " + " union all by name ".join(
-        [f"select *, null::varchar as _row_json from {JSON_STAGE}", *(g.select() for g in staged.groups)]))
-    con.execute(f"create temp view {_STAGE} as select * exclude (_row_json) from {_FULL}")
-    return staged
+    def rel(self, p: Path) -> str:
+        return p.relative_to(self.root).as_posix()
+
+    def run(self, undecodable: dict[str, str]) -> LoadReport:
+        """Stage and load the day; files in ``undecodable`` (landing name -> reader message) are quarantined."""
+        self.runs += 1
+        scratch = self.tmp / f"run-{self.runs}"
+        scratch.mkdir()
+        con = self.con
+        try:
+            # Staging fills temporary tables in auto-commit mode: committed temporary data can spill to
+            # disk under memory_limit, transaction-local appends cannot.
+            _drop_temp(con)
+            staged = self._stage(scratch, undecodable)
+            con.execute("begin transaction")
+            try:
+                report = _load(con, self.src, self.day, staged, self.scan, self.accept_row_drop)
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        finally:
+            _drop_temp(con)
+        return report
+
+    def undecodable_parquet(self) -> dict[str, str]:
+        """The Parquet files of the day whose pages DuckDB cannot decode, with its message."""
+        found = {}
+        for n, path in enumerate(p for p in self.scan.files if is_parquet(p)):
+            link = self.tmp / f"check-{n:06d}.parquet"
+            link.symlink_to(path.resolve())
+            try:
+                self.con.execute("select min(hash(columns(*))) from read_parquet(?)", [[str(link)]]).fetchall()
+            except duckdb.Error as exc:
+                found[self.rel(path)] = str(exc).replace(str(link), self.rel(path))
+        return found
+
+    def _stage(self, scratch: Path, undecodable: dict[str, str]) -> _Staged:
+        """Stage every file; ``_FULL`` (with ``_row_json``) and ``_STAGE`` (without) view all staged rows."""
+        con, src, day = self.con, self.src, self.day
+        files = self.scan.files
+        staged = _Staged(len(files), 0, [], [], {self.rel(p): p for p in files if not is_parquet(p)}, [])
+        create_json_stage(con, src)
+        rows_of: dict[str, int] = {}
+        notes: dict[str, list[str]] = {}
+        for name, path in staged.json_files.items():
+            reader = JsonLines(path)
+            stage_json(con, src, day, reader, name)
+            rows_of[name] = reader.lines
+            staged.issues += [(name, i) for i in reader.issues]
+            if is_gzip(path) != (raw_suffix(path.name) == ".jsonl.gz"):
+                notes.setdefault(name, []).append(
+                    "gzip content read as gzip" if is_gzip(path) else "plain content read as plain text")
+        readable: dict[str, Path] = {}
+        for n, path in enumerate(p for p in files if is_parquet(p)):
+            name = self.rel(path)
+            rows, issue = parquet_rows(path)
+            if issue is None and name in undecodable:
+                issue = Issue("file", 0, "unreadable_file", f"Parquet pages cannot be decoded: {undecodable[name]}")
+            if issue is None:
+                try:
+                    readable[name] = readable_parquet(src, name, path, scratch, n)
+                except (OSError, pa.ArrowException) as exc:
+                    issue = Issue("file", 0, "unreadable_file", f"not a readable Parquet file: {exc}")
+            if issue is not None:
+                rows = 0
+                staged.issues.append((name, issue))
+            rows_of[name] = rows
+        staged.rows_read = sum(rows_of.values())
+        staged.groups = parquet_groups(con, src, day, readable)
+        con.execute(f"create temp view {_FULL} as " + " union all by name ".join(
+            [f"select *, null::varchar as _row_json from {JSON_STAGE}", *(g.select() for g in staged.groups)]))
+        con.execute(f"create temp view {_STAGE} as select * exclude (_row_json) from {_FULL}")
+        staged.manifest = [self._entry(p, rows_of, staged.issues, notes) for p in files]
+        return staged
+
+    def _entry(self, path: Path, rows_of: dict[str, int], issues: list[tuple[str, Issue]],
+               notes: dict[str, list[str]]) -> tuple:
+        """The manifest row of a raw file: read, or quarantined whole when a file issue left no row to read."""
+        name = self.rel(path)
+        file_issues = [i for f, i in issues if f == name and i.scope == "file"]
+        reasons = [i.reason for i in file_issues] + notes.get(name, [])
+        suffix = raw_suffix(path.name)
+        if not path.name.endswith(suffix):
+            reasons.append(f"suffix matched as {suffix} regardless of case")
+        outcome = "quarantined" if file_issues and not rows_of[name] else "read"
+        size = path.stat().st_size
+        return name, size, sha256(path), rows_of[name], outcome, "; ".join(reasons) or None
 
 
-def _load(con, src: Source, day: dt.date, staged: "_Staged", tmp: Path) -> LoadReport:
+def _load(con, src: Source, day: dt.date, staged: _Staged, scan: PartitionScan, accept_row_drop: bool) -> LoadReport:
     """Replace the day in ODS with the staged rows (inside the caller's transaction)."""
     con.execute(f"delete from {table_name(src)} where dt = ?", [day])
     for table in (QUARANTINE_TABLE, RECONCILIATION_TABLE):
         con.execute(f"delete from {table} where source = ? and dt = ?", [src.name, day])
+    con.execute(f"delete from {MANIFEST_TABLE} where dt = ? and (source = ? or outcome = 'unknown_source')",
+                [day, src.name])
     _cross_row_rules(con, src, staged.groups, staged.rows_staged)
     cross = con.execute(f"select count(*) from {_XROW}").fetchone()[0]
     anti = (f" and not exists (select 1 from {_XROW} x where x._source_file = s._source_file "
@@ -159,7 +258,8 @@ def _load(con, src: Source, day: dt.date, staged: "_Staged", tmp: Path) -> LoadR
         con.execute(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [src.name, day, file, i.line_number, i.raw_text, i.reason_code, i.reason, i.scope, loaded_at])
     if cross:
-        _quarantine_cross_row(con, src, day, loaded_at, staged.json_files, tmp)
+        _quarantine_cross_row(con, src, day, loaded_at, staged.json_files)
+    _write_manifest(con, src, day, staged.manifest, scan.unknown, loaded_at)
 
     rows_loaded = con.execute(f"select count(*) from {table_name(src)} where dt = ?", [day]).fetchone()[0]
     rows_quarantined, files_quarantined = con.execute(
@@ -177,7 +277,20 @@ def _load(con, src: Source, day: dt.date, staged: "_Staged", tmp: Path) -> LoadR
         [src.name, day, report.files, report.rows_read, report.rows_loaded, report.rows_quarantined,
          report.rows_duplicate, report.rows_unaccounted, loaded_at],
     )
+    con.execute(f"insert into {LOAD_HISTORY_TABLE} values (?, ?, ?, ?, ?, ?)",
+                [src.name, day, report.files, report.rows_read, accept_row_drop, loaded_at])
     return report
+
+
+def _write_manifest(con, src: Source, day: dt.date, files: list[tuple], unknown: list[Unknown], loaded_at) -> None:
+    """The day's manifest: every raw file with its outcome, and everything in the landing that is not read."""
+    rows = [(day, src.name, *entry, loaded_at) for entry in files]
+    for u in unknown:
+        size, digest = (u.path.stat().st_size, sha256(u.path)) if u.path is not None else (None, None)
+        owner = u.rel.split("/")[0] if u.outcome == "unknown_source" else src.name
+        rows.append((day, owner, u.rel, size, digest, None, u.outcome, u.reason, loaded_at))
+    if rows:
+        con.executemany(f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _cross_row_rules(con, src: Source, groups: list[ParquetGroup], rows: int) -> None:
@@ -199,7 +312,8 @@ def _cross_row_rules(con, src: Source, groups: list[ParquetGroup], rows: int) ->
         con.execute(f"insert into {_MULTI} select _k from ({keys}) {bucket} group by _k having count(*) > 1")
     if con.execute(f"select count(*) from {_MULTI}").fetchone()[0]:
         detail = " union all by name ".join(
-            [f"select *, null::varchar as _row_json from {JSON_STAGE} where {pk_hash(src)} in (select _k from {_MULTI})",
+            [f"select *, null::varchar as _row_json from {JSON_STAGE} "
+             f"where {pk_hash(src)} in (select _k from {_MULTI})",
              *(g.select(_MULTI) for g in groups)])
         key_text = " || ', ' || ".join(f"cast({q(c)} as varchar)" for c in src.primary_key)
         con.execute(f"""
@@ -227,8 +341,7 @@ where _rn = 1""")
                     f"_row_json from ({spikes})")
 
 
-def _quarantine_cross_row(con, src: Source, day: dt.date, loaded_at, json_files: dict[str, Path],
-                          tmp: Path) -> None:
+def _quarantine_cross_row(con, src: Source, day: dt.date, loaded_at, json_files: dict[str, Path]) -> None:
     """Quarantine the cross-row rejects with their raw text: the original line of a JSON-lines file (read
     again, only these lines are kept), the raw values as JSON for a Parquet row."""
     rejects = f"(select * from {_XROW} where _kind <> 'duplicate')"
@@ -237,7 +350,7 @@ def _quarantine_cross_row(con, src: Source, day: dt.date, loaded_at, json_files:
         if file in json_files:
             wanted.setdefault(file, set()).add(line)
     texts = [(file, n, text) for file, lines in wanted.items()
-             for n, text in _lines_of(json_files[file], lines, tmp).items()]
+             for n, text in _lines_of(json_files[file], lines).items()]
     con.register(LINES, pa.table({"_source_file": pa.array([t[0] for t in texts], pa.string()),
                                   "_line_number": pa.array([t[1] for t in texts], pa.int64()),
                                   "_raw_text": pa.array([t[2] for t in texts], pa.string())}))
@@ -249,12 +362,12 @@ def _quarantine_cross_row(con, src: Source, day: dt.date, loaded_at, json_files:
     con.unregister(LINES)
 
 
-def _lines_of(path: Path, wanted: set[int], tmp: Path) -> dict[int, str]:
+def _lines_of(path: Path, wanted: set[int]) -> dict[int, str]:
     """The text of some lines of a JSON-lines file, by 1-based line number."""
     found: dict[int, str] = {}
-    for table in JsonLines(path, tmp).tables():
+    for table in JsonLines(path).tables():
         hit = table.filter(pc.is_in(table.column("_line_number"), value_set=pa.array(sorted(wanted), pa.int64())))
-        found.update(zip(hit.column("_line_number").to_pylist(), hit.column("_raw_text").to_pylist()))
+        found.update(zip(hit.column("_line_number").to_pylist(), hit.column("_raw_text").to_pylist(), strict=True))
     return found
 
 
@@ -263,3 +376,6 @@ def _drop_temp(con) -> None:
         con.execute(f"drop view if exists {name}")
     for name in _TEMP_TABLES:
         con.execute(f"drop table if exists {name}")
+    for (name,) in con.execute("select name from duckdb_variables() where starts_with(name, ?)",
+                               [PARQUET_VARIABLE_PREFIX]).fetchall():
+        con.execute(f"reset variable {q(name)}")

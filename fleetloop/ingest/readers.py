@@ -1,13 +1,16 @@
 """Reading raw files: JSON lines as numbered text lines, Parquet file checks, file-level problems.
 
 JSON lines are handed to DuckDB as Arrow tables ``(_line_number, _raw_text, _bad_encoding)``; parsing and
-validation happen in SQL. Arrow's CSV reader does the line splitting (one text column, no quoting); when it
-cannot (stray control bytes, a truncated gzip) the file is read again in Python from the first line not yet
-handed out, so line numbers always match ``wc -l`` style 1-based line counts.
+validation happen in SQL. One line-splitting rule serves every path (first read, damaged gzip, re-reads of
+rejected lines): a line ends at LF; carriage returns right before the LF belong to the line ending (so LF
+and CRLF files agree), a lone CR inside a line does not split it, and a UTF-8 byte-order mark at the start
+of the file is dropped. Line numbers are ``wc -l`` style, 1-based; a last line without LF counts.
+Compression is told from the content (gzip magic bytes), never from the name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,13 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 LINE_SCHEMA = pa.schema([("_line_number", pa.int64()), ("_raw_text", pa.string()), ("_bad_encoding", pa.bool_())])
-_BLOCK_BYTES = 32 << 20
-_PY_BATCH_LINES = 200_000
-_GZIP_CHUNK = 1 << 16
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+_BLOCK_BYTES = 32 << 20  # bytes of (decompressed) text split into lines at a time
+_GZIP_READ_BYTES = 1 << 20  # compressed bytes per decompression step
+_GZIP_SALVAGE_BYTES = 1 << 10  # ... and per step when a step fails, to keep the text before the damage
+_HASH_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -35,138 +41,120 @@ class Issue:
     raw_text: str | None = None
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with the gzip magic bytes."""
+    with open(path, "rb") as f:
+        return f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(_HASH_BYTES):
+            h.update(block)
+    return h.hexdigest()
+
+
 class JsonLines:
-    """The lines of one ``.jsonl`` or ``.jsonl.gz`` file as Arrow tables, plus what went wrong reading it.
+    """The lines of one JSON-lines file (plain or gzip) as Arrow tables, plus what went wrong reading it.
 
     Iterate ``tables()`` once; afterwards ``lines`` is the number of lines handed out and ``issues`` lists
-    file-scope problems and lines that could not be handed out (the cut-off last line of a truncated gzip).
+    file-scope problems and lines that could not be handed out (the cut-off last line of a damaged gzip).
     """
 
-    def __init__(self, path: Path, scratch: Path):
+    def __init__(self, path: Path):
         self.path = Path(path)
-        self.scratch = Path(scratch)
         self.lines = 0
         self.issues: list[Issue] = []
-
-    @property
-    def gzipped(self) -> bool:
-        return self.path.name.endswith(".gz")
+        self.damage: str | None = None
 
     def tables(self) -> Iterator[pa.Table]:
         if self.path.stat().st_size == 0:
             self.issues.append(Issue("file", 0, "empty_file", "file is empty (0 bytes)"))
             return
-        try:
-            yield from self._numbered(_arrow_chunks(self.path))
-        except (OSError, pa.ArrowInvalid):
-            yield from self._recover()
+        tail = b""
+        for block in _blocks(self.path, self):
+            data = tail + block
+            if self.lines == 0 and not tail:
+                data = data.removeprefix(UTF8_BOM)
+            end = data.rfind(b"\n") + 1
+            tail = data[end:]
+            if end:
+                yield self._table(data[:end])
+        if tail and self.damage is None:  # a complete file: a last line without LF is an ordinary line
+            yield self._table(tail + b"\n")
+        elif tail:
+            self.lines += 1
+            self.issues.append(Issue("row", self.lines, "truncated_gzip",
+                                     "last line cut off by the damaged gzip stream",
+                                     tail.decode("utf-8", errors="replace")))
+        if self.damage:
+            self.issues.append(Issue("file", 0, "truncated_gzip", f"gzip stream is damaged: {self.damage}"))
         if self.lines == 0 and not self.issues:
             self.issues.append(Issue("file", 0, "empty_file", "file has no lines"))
 
-    def _recover(self) -> Iterator[pa.Table]:
-        """Continue from the first line not yet handed out, splitting lines in Python; salvage a gzip."""
-        if not self.gzipped:
-            yield from self._numbered(_python_chunks(self.path), skip=self.lines)
-            return
-        plain, partial, damage = _salvage_gzip(self.path, self.scratch)
-        try:
-            yield from self._numbered(_python_chunks(plain), skip=self.lines)
-        finally:
-            plain.unlink(missing_ok=True)
-        if damage:
-            self.issues.append(Issue("file", 0, "truncated_gzip", f"gzip stream is damaged: {damage}"))
-        if partial is not None:
-            self.lines += 1
-            self.issues.append(Issue("row", self.lines, "truncated_gzip",
-                                     "last line cut off by the damaged gzip stream", partial))
-
-    def _numbered(self, chunks: Iterator[pa.Array], skip: int = 0) -> Iterator[pa.Table]:
-        seen = 0
-        for chunk in chunks:
-            start, seen = seen, seen + len(chunk)
-            if seen <= skip:
-                continue
-            if start < skip:
-                chunk, start = chunk.slice(skip - start), skip
-            text, bad = _decode(chunk)
-            numbers = pa.array(np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64))
-            self.lines = start + len(chunk)
-            yield pa.Table.from_arrays([numbers, text, bad], schema=LINE_SCHEMA)
+    def _table(self, data: bytes) -> pa.Table:
+        """Lines of ``data`` (which ends with LF), numbered on from the lines already handed out."""
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == ord("\n")).astype(np.int64) + 1
+        offsets = pa.py_buffer(np.concatenate([[0], ends]).astype(np.int64 if len(data) >> 31 else np.int32))
+        kind = pa.large_binary() if len(data) >> 31 else pa.binary()
+        chunk = pa.Array.from_buffers(kind, len(ends), [None, offsets, pa.py_buffer(data)])
+        text, bad = _decode(chunk)
+        start = self.lines
+        self.lines += len(ends)
+        numbers = pa.array(np.arange(start + 1, self.lines + 1, dtype=np.int64))
+        return pa.Table.from_arrays([numbers, text, bad], schema=LINE_SCHEMA)
 
 
-def _arrow_chunks(path: Path) -> Iterator[pa.Array]:
-    """Lines as binary arrays via Arrow's CSV reader (gzip detected from the name)."""
-    reader = pacsv.open_csv(
-        str(path),
-        read_options=pacsv.ReadOptions(column_names=["line"], block_size=_BLOCK_BYTES),
-        parse_options=pacsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False,
-                                         newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=pacsv.ConvertOptions(column_types={"line": pa.binary()}, strings_can_be_null=False,
-                                             quoted_strings_can_be_null=False),
-    )
-    for batch in reader:
-        yield batch.column(0)
-
-
-def _python_chunks(path: Path) -> Iterator[pa.Array]:
-    """Lines split on ``\\n`` in Python (a trailing ``\\r`` is dropped), for files Arrow refuses."""
-    buf: list[bytes] = []
+def _blocks(path: Path, reader: JsonLines) -> Iterator[bytes]:
+    """The file's bytes in blocks, decompressed when it is gzip (any number of members); damage to the
+    gzip stream ends the blocks and is noted on ``reader.damage``."""
     with open(path, "rb") as f:
-        for line in f:
-            buf.append(line.rstrip(b"\n").removesuffix(b"\r"))
-            if len(buf) >= _PY_BATCH_LINES:
-                yield pa.array(buf, pa.binary())
-                buf = []
-    if buf:
-        yield pa.array(buf, pa.binary())
+        if f.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
+            f.seek(0)
+            while block := f.read(_BLOCK_BYTES):
+                yield block
+            return
+        f.seek(0)
+        d = zlib.decompressobj(wbits=31)
+        while chunk := f.read(_GZIP_READ_BYTES):
+            while chunk:
+                if d.eof:  # the next gzip member
+                    d = zlib.decompressobj(wbits=31)
+                before = d.copy()
+                try:
+                    yield d.decompress(chunk)
+                except zlib.error as exc:  # keep what decompresses before the damage, in small steps
+                    for i in range(0, len(chunk), _GZIP_SALVAGE_BYTES):
+                        try:
+                            yield before.decompress(chunk[i:i + _GZIP_SALVAGE_BYTES])
+                        except zlib.error:
+                            break
+                    reader.damage = f"corrupt gzip data ({exc})"
+                    return
+                chunk = d.unused_data if d.eof else b""
+        if not d.eof:
+            reader.damage = "stream ends before the gzip end-of-stream marker"
 
 
 def _decode(chunk: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """UTF-8 text of a binary chunk and a flag per line whose bytes were not valid UTF-8."""
+    """UTF-8 text of binary lines (each ending with LF) without their line ending, and a flag per line whose
+    bytes were not valid UTF-8 (shown with replacement characters)."""
     try:
-        return chunk.cast(pa.string()), pa.nulls(len(chunk), pa.bool_()).fill_null(False)
+        text = chunk.cast(pa.string())
+        bad = pa.nulls(len(chunk), pa.bool_()).fill_null(False)
     except pa.ArrowInvalid:
         raw = chunk.to_pylist()
-        bad = []
+        flags = []
         for b in raw:
             try:
                 b.decode("utf-8")
-                bad.append(False)
+                flags.append(False)
             except UnicodeDecodeError:
-                bad.append(True)
-        text = [b.decode("utf-8", errors="replace") for b in raw]
-        return pa.array(text, pa.string()), pa.array(bad, pa.bool_())
-
-
-def _salvage_gzip(path: Path, scratch: Path) -> tuple[Path, str | None, str | None]:
-    """Decompress what can be decompressed into a plain file in ``scratch``.
-
-    Returns the plain file, the cut-off text after the last newline of a damaged stream (or None) and a
-    description of the damage (None when the stream is complete).
-    """
-    scratch.mkdir(parents=True, exist_ok=True)
-    out_path = scratch / f"salvage-{path.parent.parent.name}-{path.name}.jsonl"
-    damage: str | None = None
-    tail = b""
-    d = zlib.decompressobj(wbits=31)
-    with open(path, "rb") as f, open(out_path, "wb") as out:
-        try:
-            while chunk := f.read(_GZIP_CHUNK):
-                while chunk:
-                    if d.eof:  # next gzip member
-                        d = zlib.decompressobj(wbits=31)
-                    head, sep, tail = (tail + d.decompress(chunk)).rpartition(b"\n")
-                    out.write(head + sep)
-                    chunk = d.unused_data if d.eof else b""
-            if not d.eof:
-                damage = "stream ends before the gzip end-of-stream marker"
-        except zlib.error as exc:
-            damage = f"corrupt gzip data ({exc})"
-        if damage is None:  # a complete stream: a last line without newline is an ordinary line
-            out.write(tail)
-            tail = b""
-    partial = tail.decode("utf-8", errors="replace") if tail else None
-    return out_path, partial, damage
+                flags.append(True)
+        text = pa.array([b.decode("utf-8", errors="replace") for b in raw], pa.string())
+        bad = pa.array(flags, pa.bool_())
+    return pc.utf8_rtrim(pc.utf8_rtrim(text, characters="\n"), characters="\r"), bad
 
 
 def parquet_rows(path: Path) -> tuple[int, Issue | None]:

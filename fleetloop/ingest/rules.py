@@ -6,8 +6,13 @@ value as text for the reason message). From these, one ``CASE`` gives every row 
 reason code (brief section 2) and a readable reason, or NULL for a valid row.
 
 Coercion is strict about JSON types: numbers for DOUBLE, strings for VARCHAR, true/false for BOOLEAN,
-arrays of numbers for DOUBLE[]; timestamps are ISO-8601 strings (an offset is honoured, none means UTC)
-or epoch numbers (seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude).
+arrays of numbers for DOUBLE[]; timestamps are ISO-8601 strings with a time of day (an offset is honoured,
+none means UTC; a date alone is no timestamp) or epoch numbers (seconds, milliseconds, microseconds or
+nanoseconds, told apart by magnitude). Every coercion that can fail is a ``try_cast``: a poison value
+quarantines its row, never the day. JSON is read strictly: a duplicate key or a trailing comma makes a line
+malformed. Row checks in order: missing_field, non_finite (NaN, infinities), wrong_type, unknown_enum,
+pattern_mismatch (ids), out_of_range (the contract's range; for a field with a km/h heuristic, the range
+widened by the km/h factor), unit_error, order_violation (the contract's orderings), clock_skew.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _NUMERIC_DUCKDB = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                    "UBIGINT", "FLOAT", "DOUBLE")
 _SHOWN_CHARS = 80
+# A timestamp string starts with a date and a time of day (a date alone would silently mean midnight).
+ISO_TIMESTAMP_START = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"
+# A comma before a closing bracket outside strings (the cheap pattern screens, the exact one decides).
+_TRAILING_COMMA_HINT = r",\s*[\]}]"
+_TRAILING_COMMA = r'^(?:[^"]|"(?:[^"\\]|\\.)*")*?,\s*[\]}]'
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class FieldSql:
     typed: str
     shown: str
     exact: bool = False  # the conversion cannot fail for a present value (no wrong_type check needed)
+    non_finite: str | None = None  # true when the raw value is a NaN or infinite number (None: cannot be)
 
 
 def lit(value: str) -> str:
@@ -57,12 +68,14 @@ def epoch_to_ts(x: str) -> str:
     """Epoch number (s, ms, us or ns by magnitude) as TIMESTAMPTZ."""
     scale = (f"case when abs({x}) < 1e11 then 1e6 when abs({x}) < 1e14 then 1e3 "
              f"when abs({x}) < 1e17 then 1 else 1e-3 end")
-    return f"make_timestamp(cast(round({x} * {scale}) as bigint))::timestamptz"
+    return f"make_timestamp(try_cast(round({x} * {scale}) as bigint))::timestamptz"
 
 
 def json_field(f: Field, i: int) -> FieldSql:
     """Field ``f`` taken from ``_v[i]`` / ``_t[i]`` (json_extract_string / json_type of the line)."""
     v, t = f"_v[{i}]", f"_t[{i}]"
+    number = f"try_cast({v} as double)"
+    non_finite = f"coalesce({t} in {_NUMERIC_JSON} and not isfinite({number}), false)"
     match f.type:
         case "VARCHAR":
             typed = f"case when {t} = 'VARCHAR' then {v} end"
@@ -73,14 +86,22 @@ def json_field(f: Field, i: int) -> FieldSql:
         case "BOOLEAN":
             typed = f"case when {t} = 'BOOLEAN' then {v} = 'true' end"
         case "TIMESTAMPTZ":
-            typed = (f"case when {t} = 'VARCHAR' then try_cast({v} as timestamptz) "
-                     f"when {t} in {_NUMERIC_JSON} then {epoch_to_ts(f'try_cast({v} as double)')} end")
+            typed = (f"case when {t} = 'VARCHAR' and regexp_matches({v}, {lit(ISO_TIMESTAMP_START)}) "
+                     f"then try_cast({v} as timestamptz) when {t} in {_NUMERIC_JSON} then {epoch_to_ts(number)} end")
         case "DOUBLE[]":
             typed = (f"case when {t} = 'ARRAY' and json_array_length({v}) = "
                      f"list_count(try_cast({v} as double[])) then try_cast({v} as double[]) end")
         case other:
             raise ValueError(f"no JSON coercion for contract type {other}")
-    return FieldSql(f, f"coalesce({t} <> 'NULL', false)", typed, v)
+    if f.type == "DOUBLE[]":
+        non_finite = _list_non_finite(q(f.name))
+    return FieldSql(f, f"coalesce({t} <> 'NULL', false)", typed, v,
+                    non_finite=non_finite if f.type in ("DOUBLE", "TIMESTAMPTZ", "DOUBLE[]") else None)
+
+
+def _list_non_finite(typed: str) -> str:
+    """A list holds a NaN (sorted greatest) or an infinity exactly when its maximum or minimum is not finite."""
+    return f"coalesce(not isfinite(list_max({typed})) or not isfinite(list_min({typed})), false)"
 
 
 def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
@@ -94,20 +115,25 @@ def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
         return FieldSql(f, "false", f"null::{f.type}", "null", exact=True)
     col, raw = q(f.name), q(raw_name(f.name))
     numeric = actual_type in _NUMERIC_DUCKDB or actual_type.startswith("DECIMAL")
-    exact = True
+    exact, non_finite = True, None
     if actual_type == f.type:
         typed = col
     elif f.type == "TIMESTAMPTZ" and actual_type.startswith("TIMESTAMP"):
         typed = f"cast({col} as timestamptz)"
     elif f.type == "TIMESTAMPTZ" and numeric:
-        typed = epoch_to_ts(f"cast({col} as double)")
+        typed, exact = epoch_to_ts(f"cast({col} as double)"), False
+        non_finite = f"coalesce(not isfinite(cast({raw} as double)), false)"
     elif f.type == "DOUBLE" and numeric:
         typed = f"cast({col} as double)"
     elif f.type == "DOUBLE[]" and actual_type.endswith("[]"):
         typed, exact = f"try_cast({col} as double[])", False
     else:
         typed, exact = f"null::{f.type}", False
-    return FieldSql(f, f"{raw} is not null", typed, f"cast({raw} as varchar)", exact)
+    if f.type == "DOUBLE":
+        non_finite = f"coalesce(not isfinite({q(f.name)}), false)"
+    elif f.type == "DOUBLE[]":
+        non_finite = _list_non_finite(q(f.name))
+    return FieldSql(f, f"{raw} is not null", typed, f"cast({raw} as varchar)", exact, non_finite)
 
 
 def raw_name(name: str) -> str:
@@ -125,7 +151,7 @@ def _fmt(x: float) -> str:
 
 def day_bounds(day: dt.date) -> tuple[str, str]:
     """SQL TIMESTAMPTZ literals of the day's start and end, widened by the clock-skew tolerance."""
-    start = dt.datetime.combine(day, dt.time(), dt.timezone.utc) - dt.timedelta(seconds=CLOCK_SKEW_TOLERANCE_S)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC) - dt.timedelta(seconds=CLOCK_SKEW_TOLERANCE_S)
     end = start + dt.timedelta(days=1, seconds=2 * CLOCK_SKEW_TOLERANCE_S)
     return f"timestamptz '{start.isoformat()}'", f"timestamptz '{end.isoformat()}'"
 
@@ -138,50 +164,68 @@ def row_checks(src: Source, fields: list[FieldSql], day: dt.date) -> list[tuple[
     """
     checks: list[tuple[str, str, str]] = []
 
-    def add(f: Field, condition: str, code: str, reason: str) -> None:
-        checks.append((f"coalesce({condition}, false)" if f.nullable else condition, code, reason))
+    def add(condition: str, code: str, reason: str) -> None:
+        checks.append((f"coalesce({condition}, false)", code, reason))
+
+    def value(f: Field) -> str:
+        return f"{lit(f'field {f.name!r} = ')} || {_shown(f'cast({q(f.name)} as varchar)')}"
 
     for fs in fields:
         if not fs.field.nullable:
-            add(fs.field, f"not ({fs.present})", "missing_field",
-                lit(f"required field {fs.field.name!r} is missing or null"))
+            checks.append((f"not ({fs.present})", "missing_field",
+                           lit(f"required field {fs.field.name!r} is missing or null")))
+    for fs in fields:
+        if fs.non_finite:
+            checks.append((fs.non_finite, "non_finite",
+                           f"{lit(f'field {fs.field.name!r} is not a finite number: ')} || {_shown(fs.shown)}"))
     for fs in fields:
         if not fs.exact:
             checks.append((f"({fs.present}) and {q(fs.field.name)} is null", "wrong_type",
                            f"{lit(f'field {fs.field.name!r} is not a {fs.field.type}: ')} || {_shown(fs.shown)}"))
     for fs in fields:
-        f = fs.field
+        f, col = fs.field, q(fs.field.name)
         if f.allowed:
             allowed = ", ".join(lit(a) for a in f.allowed)
-            add(f, f"{q(f.name)} not in ({allowed})", "unknown_enum",
-                f"{lit(f'field {f.name!r} value ')} || {_shown(q(f.name))} || "
+            add(f"{col} not in ({allowed})", "unknown_enum",
+                f"{lit(f'field {f.name!r} value ')} || {_shown(col)} || "
                 f"{lit(' is not one of ' + ', '.join(f.allowed))}")
+        if f.pattern:
+            add(f"not regexp_full_match({col}, {lit(f.pattern)})", "pattern_mismatch",
+                f"{lit(f'field {f.name!r} value ')} || {_shown(_quoted(col))} || "
+                f"{lit(f' does not match {f.pattern}')}")
     kmh = KMH_FIELDS.get(src.name)
     for fs in fields:
         f, col = fs.field, q(fs.field.name)
-        if f.name == kmh and f.maximum is not None:
-            add(f, f"{col} > {_fmt(f.maximum)}", "unit_error",
-                f"{lit(f'field {f.name!r} = ')} || {col} || "
-                f"{lit(f' exceeds {f.maximum} {f.unit}: a km/h value in a m/s field')}")
-        bounded = f.minimum is not None and f.maximum is not None
-        if f.type == "DOUBLE" and not bounded:  # NaN and infinities fail a two-sided range already
-            add(f, f"not isfinite({col})", "out_of_range", f"{lit(f'field {f.name!r} is not finite: ')} || {col}")
-        if f.minimum is not None or f.maximum is not None:
-            if bounded:
-                condition = f"not ({col} between {_fmt(f.minimum)} and {_fmt(f.maximum)})"
-            elif f.minimum is not None:
-                condition = f"{col} < {_fmt(f.minimum)}"
-            else:
-                condition = f"{col} > {_fmt(f.maximum)}"
-            add(f, condition, "out_of_range",
-                f"{lit(f'field {f.name!r} = ')} || {col} || "
-                f"{lit(f' outside [{f.minimum}, {f.maximum}] {f.unit}'.rstrip())}")
+        if f.minimum is None and f.maximum is None:
+            continue
+        # the range a value may have at all; a km/h heuristic field may hold up to its maximum as km/h
+        top = f.maximum * KMH_FACTOR if f.name == kmh and f.maximum is not None else f.maximum
+        low, high = (f"list_min({col})", f"list_max({col})") if f.type == "DOUBLE[]" else (col, col)
+        parts = ([f"{low} < {_fmt(f.minimum)}"] if f.minimum is not None else []) + \
+                ([f"{high} > {_fmt(top)}"] if top is not None else [])
+        add(" or ".join(parts), "out_of_range",
+            f"{value(f)} || {lit(f' outside [{f.minimum}, {top}] {f.unit}'.rstrip())}")
+        if top != f.maximum:
+            add(f"{col} > {_fmt(f.maximum)}", "unit_error",
+                f"{value(f)} || {lit(f' exceeds {f.maximum} {f.unit}: a km/h value in a m/s field')}")
+    for earlier, later in src.orderings:
+        add(f"{q(later)} < {q(earlier)}", "order_violation",
+            f"{lit(f'{later} ')} || {_stamp(q(later))} || {lit(f' is before {earlier} ')} || {_stamp(q(earlier))}")
     start, end = day_bounds(day)
     ts = q(src.partition_ts)
-    checks.append((f"({ts} < {start} or {ts} >= {end})", "clock_skew",
-                   f"{lit(f'{src.partition_ts} ')} || strftime({ts}, '%Y-%m-%dT%H:%M:%S.%fZ') || "
+    checks.append((f"coalesce({ts} < {start} or {ts} >= {end}, false)", "clock_skew",
+                   f"{lit(f'{src.partition_ts} ')} || {_stamp(ts)} || "
                    f"{lit(f' is outside partition day {day.isoformat()} (tolerance {CLOCK_SKEW_TOLERANCE_S} s)')}"))
     return checks
+
+
+def _stamp(col: str) -> str:
+    return f"coalesce(strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ'), 'null')"
+
+
+def _quoted(col: str) -> str:
+    """A text value in double quotes, so that white space around it shows."""
+    return f"'\"' || {col} || '\"'"
 
 
 def classify_sql(checks: list[tuple[str, str, str]]) -> tuple[str, str, str]:
@@ -202,7 +246,16 @@ JSON_SHAPE_CHECKS: list[tuple[str, str, str]] = [
     ("not _valid", "malformed_json", lit("line is not valid JSON")),
     ("left(ltrim(_raw_text), 1) <> '{'", "malformed_json",
      f"{lit('line is a JSON ')} || json_type(_raw_text) || {lit(', not an object')}"),
+    ("_duplicate_key", "malformed_json", lit("object has a duplicate key")),
+    ("_trailing_comma", "malformed_json", lit("trailing comma before a closing bracket")),
 ]
+# Columns the JSON shape checks read, computed from ``_raw_text`` and ``_valid`` (never NULL).
+JSON_SHAPE_COLUMNS = {
+    "_duplicate_key": "case when _valid then len(json_keys(_raw_text)) <> len(list_distinct(json_keys(_raw_text))) "
+                      "else false end",
+    "_trailing_comma": (f"case when _valid and regexp_matches(_raw_text, {lit(_TRAILING_COMMA_HINT)}) "
+                        f"then regexp_matches(_raw_text, {lit(_TRAILING_COMMA)}) else false end"),
+}
 
 
 def kmh_spike_sql(src: Source, relation: str) -> str | None:

@@ -2,7 +2,8 @@
 
 ``ods.ods_<source>`` holds the contract's columns plus ``dt``, ``_source_file``, ``_line_number`` and
 ``_loaded_at``; ``ods.ods_quarantine`` and ``ods.ods_reconciliation`` record what was rejected and whether
-every row read is accounted for.
+every row read is accounted for, ``ods.ods_landing_manifest`` what the landing held (read or not) and
+``ods.ods_load_history`` the rows read by every load.
 """
 
 from __future__ import annotations
@@ -41,8 +42,34 @@ RECONCILIATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_unaccounted", "BIGINT"),
     ("loaded_at", "TIMESTAMPTZ"),
 )
+# One row per thing the landing held for a source-day: a raw file read (or quarantined whole) with its size,
+# content hash and rows read, or something not read (unknown_file, unknown_folder, unknown_source) and why.
+MANIFEST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("dt", "DATE"),
+    ("source", "VARCHAR"),
+    ("file_name", "VARCHAR"),
+    ("size_bytes", "BIGINT"),
+    ("sha256", "VARCHAR"),
+    ("rows_read", "BIGINT"),
+    ("outcome", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("loaded_at", "TIMESTAMPTZ"),
+)
+# One row per load, never replaced: what the reconciliation gate compares a reload with.
+LOAD_HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "VARCHAR"),
+    ("dt", "DATE"),
+    ("files", "BIGINT"),
+    ("rows_read", "BIGINT"),
+    ("row_drop_accepted", "BOOLEAN"),
+    ("loaded_at", "TIMESTAMPTZ"),
+)
 QUARANTINE_TABLE = f"{SCHEMA}.ods_quarantine"
 RECONCILIATION_TABLE = f"{SCHEMA}.ods_reconciliation"
+MANIFEST_TABLE = f"{SCHEMA}.ods_landing_manifest"
+LOAD_HISTORY_TABLE = f"{SCHEMA}.ods_load_history"
+_BOOKKEEPING = {QUARANTINE_TABLE: QUARANTINE_COLUMNS, RECONCILIATION_TABLE: RECONCILIATION_COLUMNS,
+                MANIFEST_TABLE: MANIFEST_COLUMNS, LOAD_HISTORY_TABLE: LOAD_HISTORY_COLUMNS}
 
 
 def q(name: str) -> str:
@@ -68,8 +95,7 @@ def ddl() -> list[str]:
     """Every statement that creates the ODS schema, in order."""
     stmts = [f"create schema if not exists {SCHEMA}"]
     stmts += [_create(table_name(s), ods_columns(s)) for s in SOURCES.values()]
-    stmts.append(_create(QUARANTINE_TABLE, QUARANTINE_COLUMNS))
-    stmts.append(_create(RECONCILIATION_TABLE, RECONCILIATION_COLUMNS))
+    stmts += [_create(table, columns) for table, columns in _BOOKKEEPING.items()]
     return stmts
 
 
@@ -78,8 +104,7 @@ def ensure_ods_schema(con: duckdb.DuckDBPyConnection) -> None:
     for stmt in ddl():
         con.execute(stmt)
     expected = {table_name(s): ods_columns(s) for s in SOURCES.values()}
-    expected[QUARANTINE_TABLE] = list(QUARANTINE_COLUMNS)
-    expected[RECONCILIATION_TABLE] = list(RECONCILIATION_COLUMNS)
+    expected |= {table: list(columns) for table, columns in _BOOKKEEPING.items()}
     rows = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = ? order by table_name, ordinal_position", [SCHEMA]

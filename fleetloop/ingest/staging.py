@@ -5,8 +5,12 @@ Every staged relation has the contract's columns (coerced), ``_source_file``, ``
 
 - JSON lines: split into numbered lines by ``readers.JsonLines`` and parsed, coerced and classified in SQL
   into the temporary table ``_ingest_json`` (it holds typed values; raw text only of rejected lines).
-- Parquet: never copied; ``ParquetGroup.select`` is a query over ``read_parquet`` (one per file schema),
-  optionally restricted to given primary keys before any per-row work is done.
+- Parquet: ``ParquetGroup.select`` is a query over ``read_parquet`` (one per file schema), optionally
+  restricted to given primary keys before any per-row work is done. DuckDB expands glob patterns even in
+  a list of file names, so it never sees a landing name: each file is read through a link of a plain name
+  in the scratch folder, the file list and the landing names travel as bound variables, and a row's file
+  is ``file_index``. A file with a data column named like a reader column (``file_index``,
+  ``file_row_number``) is read from a copy of its contract columns.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from fleetloop.ingest.schema import q
 
 JSON_STAGE = "_ingest_json"
 LINES = "_ingest_lines"
+READER_COLUMNS = ("file_index", "file_row_number")  # DuckDB's columns of a read_parquet row
+PARQUET_VARIABLE_PREFIX = "_ingest_parquet_"
+_VARIABLE = PARQUET_VARIABLE_PREFIX + "{kind}_{index}"  # session variables: a group's file list and landing names
 _TABLES_PER_INSERT = 4
 
 
@@ -48,16 +55,18 @@ def stage_json(con, src: Source, day: dt.date, reader: JsonLines, file: str) -> 
     typed = ", ".join(f"{fs.typed} as {q(fs.field.name)}" for fs in fields)
     ok, code, reason = rules.classify_sql(rules.JSON_SHAPE_CHECKS + rules.row_checks(src, fields, day))
     names = ", ".join(q(f.name) for f in src.fields)
+    shape = ", ".join(f"{expr} as {name}" for name, expr in rules.JSON_SHAPE_COLUMNS.items())
     sql = f"""
 insert into {JSON_STAGE}
-select {names}, {rules.lit(file)}, _line_number, _ok, _reason_code, _reason,
+select {names}, ?::varchar, _line_number, _ok, _reason_code, _reason,
        case when not _ok then _raw_text end
 from (
     select *, {code} as _reason_code, {reason} as _reason
     from (select *, {ok} as _ok from (
-        select _line_number, _raw_text, _bad_encoding, _valid, _v, _t, {typed}
+        select _line_number, _raw_text, _bad_encoding, _valid, _v, _t, {", ".join(rules.JSON_SHAPE_COLUMNS)},
+               {typed}
         from (
-            select _line_number, _raw_text, _bad_encoding, _valid,
+            select _line_number, _raw_text, _bad_encoding, _valid, {shape},
                    case when _valid then json_extract_string(_raw_text, {paths}) end as _v,
                    case when _valid then json_type(_raw_text, {paths}) end as _t
             from (select *, not _bad_encoding and json_valid(_raw_text) as _valid from {LINES})
@@ -69,7 +78,7 @@ from (
     def flush() -> None:
         if pending:
             con.register(LINES, pa.concat_tables(pending))  # re-registering replaces a stale one after errors
-            con.execute(sql)
+            con.execute(sql, [file])
             con.unregister(LINES)
             pending.clear()
 
@@ -86,10 +95,13 @@ class ParquetGroup:
 
     src: Source
     day: dt.date
-    scan: str
+    index: int  # the group's number: its session variables hold its file list and landing names
     fields: list[rules.FieldSql]
     columns: frozenset[str]
-    prefix: int  # 1-based start of the landing-relative path in ``filename``
+
+    @property
+    def scan(self) -> str:
+        return f"read_parquet(getvariable('{_variable('files', self.index)}'), file_row_number = true)"
 
     def keys(self) -> str:
         """Primary-key hashes of every row (typed as staged), for the duplicate search."""
@@ -114,7 +126,8 @@ select {names}, _source_file, _line_number, _ok, _reason_code, _reason,
 from (
     select *, {code} as _reason_code, {reason} as _reason, {row_json} as _row_json
     from (select *, {ok} as _ok from (
-        select {", ".join(inner)}, substr(filename, {self.prefix}) as _source_file,
+        select {", ".join(inner)},
+               getvariable('{_variable('names', self.index)}')[file_index::bigint + 1] as _source_file,
                file_row_number + 1 as _line_number
         from {self.scan}
         {where}
@@ -122,16 +135,35 @@ from (
 ))"""
 
 
-def parquet_groups(con, src: Source, day: dt.date, files: list[Path], root: Path) -> list[ParquetGroup]:
-    """The Parquet files grouped by schema, each group read with its own types and coerced on its own."""
-    by_schema: dict[str, list[Path]] = {}
-    for path in files:
-        by_schema.setdefault(pq.read_schema(path).to_string(show_schema_metadata=False), []).append(path)
+def _variable(kind: str, index: int) -> str:
+    return _VARIABLE.format(kind=kind, index=index)
+
+
+def readable_parquet(src: Source, name: str, path: Path, scratch: Path, number: int) -> Path:
+    """A path DuckDB reads literally that holds ``path``'s rows: a link of a plain name in ``scratch``, or a
+    copy of the contract columns when a data column is named like a reader column."""
+    target = scratch / f"parquet-{number:06d}.parquet"
+    schema = pq.read_schema(path)
+    if any(c in schema.names for c in READER_COLUMNS):
+        keep = [c for c in src.columns if c in schema.names]
+        pq.write_table(pq.read_table(path, columns=keep), target)
+    else:
+        target.symlink_to(path.resolve())
+    return target
+
+
+def parquet_groups(con, src: Source, day: dt.date, files: dict[str, Path]) -> list[ParquetGroup]:
+    """The Parquet files (landing name -> readable path) grouped by schema, each group read with its own
+    types and coerced on its own."""
+    by_schema: dict[str, list[tuple[str, Path]]] = {}
+    for name, path in files.items():
+        by_schema.setdefault(pq.read_schema(path).to_string(show_schema_metadata=False), []).append((name, path))
     groups = []
-    for paths in by_schema.values():
-        scan = ("read_parquet([" + ", ".join(rules.lit(str(p)) for p in paths) + "], "
-                "filename = true, file_row_number = true)")
-        actual = {name: dtype for name, dtype, *_ in con.execute(f"describe select * from {scan}").fetchall()}
+    for index, members in enumerate(by_schema.values()):
+        con.execute(f"set variable {_variable('files', index)} = ?", [[str(p) for _, p in members]])
+        con.execute(f"set variable {_variable('names', index)} = ?", [[n for n, _ in members]])
+        group = ParquetGroup(src, day, index, [], frozenset())
+        actual = {name: dtype for name, dtype, *_ in con.execute(f"describe select * from {group.scan}").fetchall()}
         fields = [rules.parquet_field(f, actual.get(f.name)) for f in src.fields]
-        groups.append(ParquetGroup(src, day, scan, fields, frozenset(actual), len(str(root)) + 2))
+        groups.append(ParquetGroup(src, day, index, fields, frozenset(actual)))
     return groups

@@ -60,8 +60,8 @@ def _source_specific(source: Source) -> tuple[list[dict], dict, list[str]]:
         out += [expectation("column_values_to_be_between", column="candidate_count", min_value=2),
                 expectation("column_values_to_be_between", column="candidate_score_min", min_value=0.0),
                 expectation("column_values_to_be_between", column="candidate_score_max", max_value=1.0)]
-    if "ts_start" in cols and "ts_end" in cols:
-        out.append(expectation("column_pair_values_a_to_be_greater_than_b", column_A="ts_end", column_B="ts_start",
+    for earlier, later in source.orderings:
+        out.append(expectation("column_pair_values_a_to_be_greater_than_b", column_A=later, column_B=earlier,
                                or_equal=True, ignore_row_if="either_value_is_missing"))
     return out, derived, joins
 

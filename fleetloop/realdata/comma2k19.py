@@ -152,6 +152,8 @@ def import_comma2k19(src: Path, landing: Path, options: ImportOptions = ImportOp
     for source, records in (("heartbeat", heartbeat), ("vehicle_registry", registry),
                             ("software_deployment", deployment)):
         files.append(_write_jsonl(landing, source, day, f"{stem}.jsonl", records))
+    for source in SOURCES:  # the drive carries nothing of the other sources: an empty day, not a missing one
+        _folder(landing, source, day)
     for folder in {f.parent for f in files}:
         shutil.copyfile(Path(src) / NOTICE, folder / NOTICE)
     shutil.copyfile(Path(src) / NOTICE, Path(landing) / f"{NOTICE.removesuffix('.txt')}-{stem}.txt")

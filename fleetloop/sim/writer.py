@@ -39,10 +39,14 @@ class ShardDayWriter:
         self.faults: list[dict] = []
         self.rows: dict[str, int] = {}
 
-    def path(self, source: str, name: str) -> Path:
+    def folder(self, source: str) -> Path:
+        """The source's day folder, created: a quiet source lands an empty folder (an empty day), not none."""
         folder = partition_dir(self.landing, source, self.day)
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / name
+        return folder
+
+    def path(self, source: str, name: str) -> Path:
+        return self.folder(source) / name
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.landing.resolve()).as_posix()
@@ -55,6 +59,7 @@ class ShardDayWriter:
     def write_json(self, source: str, lines: Lines) -> None:
         """Append lines to the shard's file of a JSON-lines source, recording fault labels."""
         if not lines.lines:
+            self.folder(source)
             return
         if source not in self._json:
             gz = source in GZIP_SOURCES
@@ -89,6 +94,7 @@ class ShardDayWriter:
     def write_parquet(self, source: str, table: pa.Table, labels: dict[int, str] | None = None) -> None:
         """Append one row group (one vehicle) to the shard's Parquet file of a source."""
         if table is None or table.num_rows == 0:
+            self.folder(source)
             return
         if source not in self._parquet:
             path = self.path(source, f"part-{self.shard:03d}.parquet")
