@@ -9,6 +9,7 @@ from fleetloop.contract import SOURCES
 from fleetloop.ingest.loader import load_partition
 from fleetloop.paths import PartitionError, parse_partition
 from fleetloop.reconciliation import ACCEPT_ROW_DROP_FLAG
+from fleetloop.runlock import holding
 from fleetloop.warehouse import connect
 
 
@@ -38,7 +39,8 @@ def _run(args: argparse.Namespace) -> int:
     if not Path(landing).is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
     unbalanced = []
-    with connect(args.warehouse or args.settings.warehouse, args.settings) as con:
+    warehouse = args.warehouse or args.settings.warehouse
+    with holding(warehouse, None, purpose="fleetloop load"), connect(warehouse, args.settings) as con:
         for name in args.source or list(SOURCES):
             r = load_partition(con, landing, name, args.day, accept_row_drop=args.accept_row_drop)
             print(f"{r.source:<20} {r.day} files={r.files:<4} read={r.rows_read:<10} loaded={r.rows_loaded:<10} "
