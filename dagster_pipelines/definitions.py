@@ -49,6 +49,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     from dagster_pipelines.jobs import LOGGERS, build_daily_job
     from dagster_pipelines.partitions import daily_partitions
     from dagster_pipelines.publish.assets import build_published_asset
+    from dagster_pipelines.report import build_report_asset
     from dagster_pipelines.resources import resources
 
     partitions = daily_partitions(settings)
@@ -63,7 +64,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     published = build_published_asset(partitions, leaves, list(ods_keys.values()))
     job = build_daily_job(partitions)
     return dg.Definitions(
-        assets=[*raw_asset_specs(partitions), *_with_raw_deps(list(domains.assets or []), ods_keys), published],
+        assets=[*raw_asset_specs(partitions), *_with_raw_deps(list(domains.assets or []), ods_keys), published,
+                build_report_asset(partitions)],
         asset_checks=[*(domains.asset_checks or []), *build_gates(graph, ods_keys, partitions)],
         jobs=[job],
         schedules=[build_nightly_schedule(job)],

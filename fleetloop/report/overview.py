@@ -9,6 +9,7 @@ import duckdb
 
 from fleetloop.publish import connect_published
 from fleetloop.report.page import plain
+from fleetloop.report.query import has_table, rows
 
 
 def text_table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None) -> str:
@@ -23,36 +24,30 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[object]], width: 
         used, keep = used + w + 2, keep + 1
 
     def fmt(vals: Sequence[str]) -> str:
-        return "  ".join(v[:w].ljust(w) for v, w in zip(vals[:keep], widths[:keep])).rstrip()
+        return "  ".join(v[:w].ljust(w) for v, w in zip(vals[:keep], widths[:keep], strict=True)).rstrip()
 
     return "\n".join([fmt(list(columns)), fmt(["-" * w for w in widths]), *(fmt(r) for r in cells)])
 
 
-def _rate(n: object, rate: object, lo: object, hi: object) -> str:
-    if rate is None:
+def _rate(d: dict, count: str, rate: str, ci: str) -> str:
+    """A day's rate with its interval (columns ``<ci>_low``, ``<ci>_high``) and count."""
+    n = plain(d[count])
+    if d[rate] is None:
         return f"- (n={n})"
-    return f"{rate:.3g} [{lo:.3g}, {hi:.3g}] n={n}"
-
-
-def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = ?", [schema, table]
-    ).fetchone()[0])
+    return f"{plain(d[rate])} [{plain(d[ci + '_low'])}, {plain(d[ci + '_high'])}] n={n}"
 
 
 def fleet_section(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
     """The fleet's daily KPIs transposed: one row per metric, one column per day."""
-    cur = con.execute("select * from ads.ads_fleet_overview_1d order by dt")
-    cols = [d[0] for d in cur.description]
-    days = [dict(zip(cols, r)) for r in cur.fetchall()]
+    days = rows(con, "select * from ads.ads_fleet_overview_1d order by dt")
     metrics = [
         ("vehicles", lambda d: d["n_vehicles"]),
         ("km total / auto", lambda d: f"{d['km_total']:,.1f} / {d['km_auto']:,.1f}"),
         ("autonomy rate time / km", lambda d: f"{d['autonomy_rate_time']:.1%} / {d['autonomy_rate_km']:.1%}"),
-        ("MPS per 10k km [95% CI]", lambda d: _rate(d["n_mps"], d["mps_per_10k_km"], d["mps_ci_low"], d["mps_ci_high"])),
-        ("MPD_all per 10k km", lambda d: _rate(d["n_mpd_all"], d["mpd_all_per_10k_km"], d["mpd_all_ci_low"], d["mpd_all_ci_high"])),
-        ("MPD_resp per 10k km", lambda d: _rate(d["n_mpd_resp"], d["mpd_resp_per_10k_km"], d["mpd_resp_ci_low"], d["mpd_resp_ci_high"])),
-        ("MPI km per takeover", lambda d: _rate(d["n_takeover"], d["mpi_km"], d["mpi_ci_low"], d["mpi_ci_high"])),
+        ("MPS per 10k km [95% CI]", lambda d: _rate(d, "n_mps", "mps_per_10k_km", "mps_ci")),
+        ("MPD_all per 10k km", lambda d: _rate(d, "n_mpd_all", "mpd_all_per_10k_km", "mpd_all_ci")),
+        ("MPD_resp per 10k km", lambda d: _rate(d, "n_mpd_resp", "mpd_resp_per_10k_km", "mpd_resp_ci")),
+        ("MPI km per takeover", lambda d: _rate(d, "n_takeover", "mpi_km", "mpi_ci")),
         ("hard brakes / stuck / offline", lambda d: f"{d['n_hard_brake']} / {d['n_stuck']} / {d['n_offline']}"),
         ("cases (raw upload)", lambda d: f"{d['n_cases']} ({d['n_cases_raw_upload']})"),
     ]
@@ -71,11 +66,13 @@ SECTIONS = (
                round(rate_ratio, 2) as ratio, round(p_value, 3) as p, is_significant as significant
         from ads.ads_version_compare where metric = 'mps' order by version"""),
     ("Case queue, latest day (top 10)", "ads_case_queue",
-     """select queue_rank as rank, case_id, vehicle_id, site_id, triggers, severity, round(priority, 2) as priority, action
+     """select queue_rank as rank, case_id, vehicle_id, site_id, triggers, severity, round(priority, 2) as priority,
+               action
         from ads.ads_case_queue where dt = (select max(dt) from ads.ads_case_queue) order by queue_rank limit 10"""),
     ("Counterfactual scorer", "solutions",
      """select dt, count(*) as scored, count(*) filter (where status = 'improved') as improved,
-               count(*) filter (where status = 'log_best') as log_best, count(*) filter (where status = 'error') as errors,
+               count(*) filter (where status = 'log_best') as log_best,
+               count(*) filter (where status = 'error') as errors,
                round(avg(delta_pdms) filter (where status = 'improved'), 3) as mean_delta_pdms,
                sum(package_bytes) as package_bytes
         from scorer.solutions group by dt order by dt"""),
@@ -89,10 +86,10 @@ def overview_text(published) -> str:
         run_id, at, days = con.execute("select run_id, published_at, days from meta.publication").fetchone()
         lines = [f"fleetloop overview  {published}",
                  f"published {at:%Y-%m-%d %H:%M:%S %Z} by run {run_id[:8]}; days {', '.join(map(str, days))}"]
-        if _has(con, "ads", "ads_fleet_overview_1d"):
+        if has_table(con, "ads", "ads_fleet_overview_1d"):
             lines += ["", "== Fleet ==", text_table(*fleet_section(con))]
         for title, table, sql in SECTIONS:
-            if _has(con, "scorer" if table == "solutions" else "ads", table):
+            if has_table(con, "scorer" if table == "solutions" else "ads", table):
                 cur = con.execute(sql)
                 lines += ["", f"== {title} ==", text_table([d[0] for d in cur.description], cur.fetchall())]
     finally:

@@ -22,6 +22,8 @@ th{background:#f8fafc;color:#334155} td:first-child,th:first-child{text-align:le
 .bad{color:#b91c1c;font-weight:600} .good{color:#15803d;font-weight:600}
 .case{border:1px solid #e2e8f0;border-radius:8px;padding:8px 10px}
 .case h3{font-size:14px;margin:0 0 4px} .case p{font-size:12px;margin:2px 0;color:#334155}
+.case p.story{font-size:14px;color:#0f172a;margin:2px 0 8px}
+figure.chart{margin:0} figure.chart figcaption{font-size:11px;color:#64748b;max-width:420px}
 """
 
 
@@ -36,15 +38,17 @@ def section(title: str, note: str, *parts: str) -> str:
 
 
 def plain(v: object) -> str:
-    """A value as short text: 3 significant digits below 1000, thousands separators above."""
+    """A value as short text: 3 significant digits below 1000, thousands separators from 1000."""
     if v is None:
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S")
+        return (v.astimezone(dt.UTC) if v.tzinfo else v).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, (list, tuple)):
         return ", ".join(map(str, v))
     return str(v)
