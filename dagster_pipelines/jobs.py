@@ -7,6 +7,7 @@ import logging
 import dagster as dg
 
 DAILY_JOB = "daily_job"
+TRIGGER_TAG = "fleetloop/trigger"  # who started a run: cli, demo, rerun, late_data, ...
 
 
 def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
@@ -24,7 +25,8 @@ def build_daily_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAss
 STEP_LOGGER = "fleetloop.steps"
 
 
-@dg.logger(description="Hands Dagster's events to the Python logger 'fleetloop.steps' (the CLI prints progress).")
+@dg.logger(description="Hands every Dagster event to the Python logger 'fleetloop.steps': the operators' shell "
+                       "shows progress from it and writes it to its log file.")
 def step_events(_init_context) -> logging.Logger:
     log = logging.getLogger(STEP_LOGGER)
     log.setLevel(logging.DEBUG)

@@ -9,7 +9,8 @@ from fleetloop.contract import SOURCES, markdown_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("contract", help="print the raw log contract (Markdown or JSON)")
+    p = sub.add_parser("contract", help="print the raw log contract (Markdown or JSON)",
+                       epilog="examples:\n  fleetloop contract > docs/contract.md\n  fleetloop contract --json")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_run)
 

@@ -48,24 +48,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
-    """Every option's help shows its default (argparse's formatter would also show the suppressed ones)."""
+    """Every option's help shows its default (argparse's formatter would also show the suppressed ones);
+    epilogs (the examples) keep their lines."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
                 _show_defaults(child)
-        elif (action.help and action.default not in (None, argparse.SUPPRESS, False) and "default" not in action.help
-              and action.option_strings):
+        elif (action.help and action.option_strings and "default" not in action.help
+              and not (action.default is None or action.default is False or action.default == argparse.SUPPRESS)):
             action.help += f" (default: {action.default})"
 
 
+EXIT_USAGE = 2  # a wrong argument, a missing file, a bad setting: one line, no traceback
+EXIT_REFUSED = 3  # another run holds the warehouse: the lock's message, nothing else
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Parse, resolve the settings, run the verb; any other exception keeps its traceback."""
+    from fleetloop_shell.runner import RunRefused
+
     args = build_parser().parse_args(argv)
     try:
         args.settings = Settings.from_env(home=args.home)
         return int(args.func(args) or 0)
+    except RunRefused as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_REFUSED
     except (ValueError, FileNotFoundError, SettingsError) as exc:
         print(f"fleetloop {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

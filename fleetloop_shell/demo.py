@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from fleetloop.contract import SOURCES
 from fleetloop.report.overview import overview_text
 from fleetloop.settings import Settings
 from fleetloop_shell.runner import prepare_home, run_days
+from fleetloop_shell.terminal import Shell, ShellWatcher
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,8 @@ class DemoConfig:
     start: dt.date | None = None  # default: the last ``days`` complete UTC days
 
     def day_list(self) -> list[dt.date]:
-        start = self.start or dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=self.days)
+        start = self.start or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=self.days)
         return [start + dt.timedelta(days=i) for i in range(self.days)]
-
-
-class Clock:
-    """Prints each step with its elapsed time."""
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        print(f"[{time.perf_counter() - self.t0:6.1f} s] {message}", flush=True)
 
 
 def clear_simulated_days(landing: Path, days: list[dt.date]) -> None:
@@ -51,30 +41,34 @@ def clear_simulated_days(landing: Path, days: list[dt.date]) -> None:
         shutil.rmtree(folder)
 
 
-def run_demo(settings: Settings, cfg: DemoConfig) -> int:
+def run_demo(settings: Settings, cfg: DemoConfig, shell: Shell) -> int:
+    from dagster_pipelines.jobs import TRIGGER_TAG
     from fleetloop.report.html import write_report
     from fleetloop.sim import SimConfig, simulate
 
-    clock = Clock()
     ws = prepare_home(settings)
     days = cfg.day_list()
-    clock(f"simulating {cfg.vehicles} vehicles x {cfg.days} days x {cfg.hours_per_day:g} h ({days[0]} .. {days[-1]}, "
-          f"seed {cfg.seed}) into {ws.landing}")
+    fleet = (f"{cfg.vehicles} vehicles x {cfg.days} days x {cfg.hours_per_day:g} h ({days[0]} .. {days[-1]}, "
+             f"seed {cfg.seed})")
     clear_simulated_days(ws.landing, days)
-    sim = simulate(SimConfig(vehicles=cfg.vehicles, days=cfg.days, start=days[0], seed=cfg.seed,
-                             hours_per_day=cfg.hours_per_day, landing=ws.landing, workers=2))
-    clock(f"simulated {sum(sim.rows.values()):,} raw rows: "
-          + ", ".join(f"{k} {v:,}" for k, v in sorted(sim.rows.items(), key=lambda kv: -kv[1])[:4]))
-    runs = run_days(settings, days, tags={"fleetloop/trigger": "demo"}, progress=clock)
+    with shell.task(f"simulating {fleet}", total=None) as task:
+        sim = simulate(SimConfig(vehicles=cfg.vehicles, days=cfg.days, start=days[0], seed=cfg.seed,
+                                 hours_per_day=cfg.hours_per_day, landing=ws.landing, workers=2),
+                       progress=lambda done, total: task.update(completed=done, total=total))
+    shell.line(f"simulated {fleet} into {ws.landing}: {sum(sim.rows.values()):,} raw rows")
+    runs = run_days(settings, days, tags={TRIGGER_TAG: "demo"}, watcher=ShellWatcher(shell))
     failed = [r for r in runs if not r.ok]
     if failed:
-        clock(f"{len(failed)} day(s) failed their gates; the last good publication (if any) stays in place. "
-              f"See `fleetloop status --day {failed[0].day}`.")
+        shell.line(f"{len(failed)} day(s) failed; the last good publication (if any) stays in place. "
+                   f"See `fleetloop status --day {failed[0].day}`.")
         return 1
-    clock("overview:")
-    print(overview_text(ws.published), flush=True)
-    report = write_report(ws.published, ws.reports / "fleetloop_report.html")
-    clock(f"report written: {report}")
-    clock(f"published warehouse (read-only, for analysts): {ws.published}")
-    clock("lineage and run history: `python3 run.py ui` -> http://127.0.0.1:3000")
+    with shell.task("reading the overview"):
+        overview = overview_text(ws.published)
+    shell.line("overview of the published warehouse:")
+    shell.block(overview)
+    with shell.task("writing the HTML report"):
+        report = write_report(ws.published, ws.reports / "fleetloop_report.html")
+    shell.line(f"report: {report}")
+    shell.line(f"published warehouse (read-only, for analysts): {ws.published}")
+    shell.line("lineage and run history: `fleetloop ui` (or `python3 run.py ui`), then http://127.0.0.1:3000")
     return 0

@@ -65,7 +65,8 @@ def day_status(settings: Settings, day: dt.date | None = None, source: str | Non
     finally:
         con.close()
     lines = [f"fleetloop status {day}  ({where})", "", "reconciliation (read = loaded + quarantined + duplicates):"]
-    lines.append(f"  {'source':20s} {'files':>5s} {'read':>10s} {'loaded':>10s} {'quarant.':>9s} {'dupl.':>7s} {'unacc.':>6s}")
+    lines.append(f"  {'source':20s} {'files':>5s} {'read':>10s} {'loaded':>10s} {'quarant.':>9s} {'dupl.':>7s} "
+                 f"{'unacc.':>6s}")
     for r in recs:
         problems = r.problems(settings)
         flag = "  <-- " + "; ".join(problems) if problems else ""

@@ -47,8 +47,9 @@ def build_published_asset(
         group_name="published",
         kinds={"duckdb"},
         description=(
-            "Read-only DuckDB file analysts query (Settings.published), replaced atomically "
-            "(temp file, fsync, os.replace) only after a complete run whose blocking gates all passed."
+            "Read-only DuckDB file analysts query (Settings.published): ADS, DWS, DWD, scorer and reference "
+            "tables with operator ids pseudonymised, built fresh and replaced atomically (temp file, fsync, "
+            "os.replace) only after a complete run whose blocking gates all passed."
         ),
     )
     def published_warehouse(context, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -68,18 +69,8 @@ def build_published_asset(
                 f"not publishing: day(s) {', '.join(sorted(dirty))} were reloaded but never passed their gates; "
                 "rerun them (`fleetloop rerun --day D`)"
             )
-        settings = warehouse.settings
-        pub = publish(settings.warehouse, settings.published, run_id=context.run_id)
+        pub = publish(warehouse.settings, context.run_id)
         context.log.info(f"published {pub.bytes / 1e6:.1f} MB to {pub.path} in {pub.seconds:.2f} s")
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(pub.path)),
-                "bytes": pub.bytes,
-                "seconds": pub.seconds,
-                "tables": pub.tables,
-                "method": pub.method,
-                "days": ", ".join(pub.days),
-            }
-        )
+        return dg.MaterializeResult(metadata=pub.as_metadata())
 
     return published_warehouse

@@ -8,7 +8,6 @@ partitioned: one run builds one day) and the all-days tables (unpartitioned, reb
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +68,9 @@ def describe_test(node: Mapping[str, Any]) -> str:
 # dbt selections of the three invocations (reference data, the day's models, the all-days tables)
 REFERENCE = "resource_type:seed path:models/dwd/dim"
 ALL_DAYS = "path:models/ads/all_days"
+# An unpartitioned invocation runs the tests whose every parent it builds (or has built before it); a test that
+# also reads a daily model (a relationship from a day's detail to a dimension) runs with that day's models.
+UNPARTITIONED_TESTS = ("--exclude", "test_type:unit", "--indirect-selection", "buildable")
 
 
 def _translator() -> WarehouseTranslator:
@@ -82,19 +84,21 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
     @dbt_assets(manifest=manifest, project=project, name="warehouse_reference", select=REFERENCE,
                 dagster_dbt_translator=_translator())
     def warehouse_reference(context, dbt: DbtCliResource):  # a postponed annotation is not resolvable by Dagster
-        yield from dbt.cli(["build", "--exclude", "test_type:unit"], context=context).stream()
+        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context).stream()
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", exclude=f"{REFERENCE} {ALL_DAYS}",
                 partitions_def=partitions_def, dagster_dbt_translator=_translator())
     def warehouse_daily(context, dbt: DbtCliResource):
-        run_vars = json.dumps({"run_date": context.partition_key})
+        # the day as dbt's event-time window (a run flag: a new day keeps the partial parse; vars would not)
+        start, end = context.partition_time_window
+        day = ["--event-time-start", f"{start:%Y-%m-%d}", "--event-time-end", f"{end:%Y-%m-%d}"]
         # unit tests check the SQL on fixed fixtures (CI's `dbt build`); a partition build runs the models and the
         # data tests, which become asset checks
-        yield from dbt.cli(["build", "--exclude", "test_type:unit", "--vars", run_vars], context=context).stream()
+        yield from dbt.cli(["build", "--exclude", "test_type:unit", *day], context=context).stream()
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_all_days", select=ALL_DAYS,
                 dagster_dbt_translator=_translator())
     def warehouse_all_days(context, dbt: DbtCliResource):
-        yield from dbt.cli(["build", "--exclude", "test_type:unit"], context=context).stream()
+        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context).stream()
 
     return [warehouse_reference, warehouse_daily, warehouse_all_days]

@@ -10,11 +10,15 @@ from fleetloop.definitions import SEEDS_DIR
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import", help="import recorded real driving into the landing (raw contract)")
+    p = sub.add_parser("import", help="import recorded real driving into the landing (raw contract)",
+                       epilog="examples:\n  fleetloop import comma2k19 --src tests/data/comma2k19\n"
+                              "  fleetloop import commonroad-map SCENE.xml --site my_site")
     datasets = p.add_subparsers(dest="dataset", required=True, metavar="DATASET")
-    c = datasets.add_parser("comma2k19", help="a comma2k19 example segment (telemetry CSVs + LICENSE_NOTICE)")
+    c = datasets.add_parser("comma2k19", help="a comma2k19 example segment (telemetry CSVs + LICENSE_NOTICE)",
+                            epilog="examples:\n  fleetloop import comma2k19 --src tests/data/comma2k19\n"
+                                   "  fleetloop import comma2k19 --src tests/data/comma2k19 --date 2026-11-30")
     c.add_argument("--src", type=Path, required=True,
-                   help="segment folder, e.g. tests/data/comma2k19 (the sample shipped with the repository)")
+                   help="segment folder, e.g. tests/data/comma2k19 (the sample shipped with the repository; required)")
     c.add_argument("--landing", type=Path, default=None, help="landing root (default: <home>/landing)")
     c.add_argument("--vehicle-id", default=None, help="vehicle id (default comma2k19_<dongle id>)")
     c.add_argument("--date", type=dt.date.fromisoformat, default=None,
@@ -23,9 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--version", default="v3.2.0", help="seed software version for the deployment record")
     c.add_argument("--road-type", default="trunk", help="road_type of the heartbeats")
     c.set_defaults(func=_run_comma2k19)
-    m = datasets.add_parser("commonroad-map", help="a CommonRoad scenario's lanelets as a site of the lane-map seeds")
+    m = datasets.add_parser("commonroad-map", help="a CommonRoad scenario's lanelets as a site of the lane-map seeds",
+                            epilog="example:\n  fleetloop import commonroad-map SCENE.xml --site us101 --replace")
     m.add_argument("scene", type=Path, metavar="SCENE.xml", help="CommonRoad scenario (2018b or 2020a)")
-    m.add_argument("--site", required=True, help="site id to create")
+    m.add_argument("--site", required=True, help="site id to create (required)")
     m.add_argument("--out", type=Path, default=None, help=f"seed folder to write into (default: {SEEDS_DIR})")
     m.add_argument("--city", default=None, help="city code (default the scenario's map name)")
     m.add_argument("--vehicle-class", default="urban_delivery", help="seed vehicle class of the site's route")

@@ -21,16 +21,24 @@ LABELS = {
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("replay", help="counterfactual replay of one case: score table of log vs solution")
+    p = subparsers.add_parser("replay", help="counterfactual replay of one case: score table of log vs solution",
+                              epilog="examples:\n  fleetloop replay --case CASE_ID\n"
+                                     "  fleetloop replay --reactive --commonroad "
+                                     "tests/data/commonroad/more/ZAM_Tutorial-1_2_T-1.xml")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--commonroad", type=Path, metavar="FILE", help="CommonRoad XML scenario")
-    src.add_argument("--case", metavar="CASE_ID", help="case id from ads.ads_case_queue")
-    p.add_argument("--ego-id", type=int, help="CommonRoad obstacle id to use as the ego")
+    src.add_argument("--commonroad", type=Path, metavar="FILE",
+                     help="CommonRoad XML scenario (this or --case is required)")
+    src.add_argument("--case", metavar="CASE_ID",
+                     help="case id from ads.ads_case_queue (this or --commonroad is required)")
+    p.add_argument("--ego-id", type=int,
+                   help="CommonRoad obstacle id to use as the ego (default: of the vehicles recorded for the whole "
+                        "horizon, the one with the most neighbours)")
     p.add_argument("--warehouse", type=Path, metavar="FILE",
-                   help="DuckDB warehouse file for --case (default: the published warehouse)")
-    p.add_argument("--seed", type=int, default=0)
+                   help="DuckDB warehouse file for --case (default: the working warehouse, which keeps the raw pose)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the candidate search (same seed, same result)")
     p.add_argument("--reactive", action="store_true", help="agents following the ego react (IDM)")
-    p.add_argument("--package-out", type=Path, metavar="FILE", help="write the ScenarioSolutionPair here")
+    p.add_argument("--package-out", type=Path, metavar="FILE",
+                   help="write the ScenarioSolutionPair here (default: not written)")
     p.set_defaults(func=run)
 
 
@@ -43,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         from fleetloop.scorer.warehouse_scene import load_case
         from fleetloop.warehouse import connect
 
-        warehouse = args.warehouse or args.settings.published
+        warehouse = args.warehouse or args.settings.warehouse
         if not warehouse.is_file():
             raise FileNotFoundError(f"no warehouse at {warehouse}: run `fleetloop demo` or give --warehouse FILE")
         with connect(warehouse, args.settings, read_only=True) as con:

@@ -3,9 +3,11 @@ write the landing files and the ground truth under ``<landing>/_truth/``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +43,9 @@ class ShardResult:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def simulate(config: SimConfig) -> SimResult:
-    """Simulate the fleet of ``config`` into ``config.landing``; deterministic in the config."""
+def simulate(config: SimConfig, progress: Callable[[int, int], None] | None = None) -> SimResult:
+    """Simulate the fleet of ``config`` into ``config.landing``; deterministic in the config. ``progress(done,
+    total)`` is called after each shard-day."""
     landing = Path(config.landing)
     landing.mkdir(parents=True, exist_ok=True)
     plan = plan_fleet(config)
@@ -51,14 +54,13 @@ def simulate(config: SimConfig) -> SimResult:
     truth_dir.mkdir(parents=True, exist_ok=True)
     total = ShardResult()
     # fault labels grow with the data: streamed to the truth file shard by shard, never held whole
-    with _FaultSink(truth_dir / "faults.parquet") as sink:
-        if config.workers > 1 and len(jobs) > 1:
-            with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-                for r in pool.imap(_run_shard_job, jobs):
-                    _collect(total, r, sink)
-        else:
-            for job in jobs:
-                _collect(total, _run_shard_job(job), sink)
+    parallel = config.workers > 1 and len(jobs) > 1
+    pool = multiprocessing.get_context("spawn").Pool(config.workers) if parallel else contextlib.nullcontext()
+    with _FaultSink(truth_dir / "faults.parquet") as sink, pool:
+        for done, r in enumerate(pool.imap(_run_shard_job, jobs) if parallel else map(_run_shard_job, jobs), 1):
+            _collect(total, r, sink)
+            if progress:
+                progress(done, len(jobs))
     for k, v in _write_fleet_sources(plan).items():
         total.rows[k] = total.rows.get(k, 0) + v
     total.truth += _site_anomaly_truth(plan)

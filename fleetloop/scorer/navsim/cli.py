@@ -26,12 +26,17 @@ LABELS = {
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("score", help="score one trajectory in one scene (NAVSIM v1.1 PDMS)")
-    p.add_argument("--commonroad", type=Path, required=True, metavar="SCENE.xml", help="CommonRoad XML scenario")
+    p = subparsers.add_parser("score", help="score one trajectory in one scene (NAVSIM v1.1 PDMS)",
+                              epilog="examples:\n"
+                                     "  fleetloop score --json --commonroad "
+                                     "tests/data/commonroad/more/ZAM_Tutorial-1_2_T-1.xml\n"
+                                     "  fleetloop score --commonroad SCENE.xml --trajectory TRAJ.csv --json")
+    p.add_argument("--commonroad", type=Path, required=True, metavar="SCENE.xml",
+                   help="CommonRoad XML scenario (required)")
     p.add_argument("--trajectory", type=Path, metavar="TRAJ.csv",
                    help=f"CSV with columns {', '.join(TRAJECTORY_COLUMNS)} at 10 Hz from t = 0 (default: the log)")
     p.add_argument("--ego", type=int, metavar="ID", help="CommonRoad obstacle id of the ego (default: replay's)")
-    p.add_argument("--metric", choices=METRICS, default="navsim-pdms")
+    p.add_argument("--metric", choices=METRICS, default="navsim-pdms", help="the score to compute")
     p.add_argument("--vehicle", choices=("pacifica", "recorded"), default="pacifica",
                    help="ego: nuPlan's Pacifica, as NAVSIM scores (default), or the recorded obstacle's box")
     p.add_argument("--rear-axle", action="store_true", help="trajectory x, y are the rear axle, not the box centre")
