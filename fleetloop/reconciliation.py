@@ -45,12 +45,19 @@ class Reconciliation:
         return out
 
 
-def day_reconciliation(con: duckdb.DuckDBPyConnection, day: dt.date, source: str | None = None) -> list[Reconciliation]:
+# Where the load's accounting lives: the working warehouse's ODS, or its copy in the published file.
+WORKING_RECONCILIATION, PUBLISHED_RECONCILIATION = "ods.ods_reconciliation", "quality.reconciliation"
+
+
+def day_reconciliation(con: duckdb.DuckDBPyConnection, day: dt.date, source: str | None = None,
+                       table: str = WORKING_RECONCILIATION) -> list[Reconciliation]:
+    if table not in (WORKING_RECONCILIATION, PUBLISHED_RECONCILIATION):
+        raise ValueError(f"not a reconciliation table: {table}")
     rows = con.execute(
-        """
+        f"""
         select source, dt, sum(files), sum(rows_read), sum(rows_loaded), sum(rows_quarantined),
                sum(rows_duplicate), sum(rows_unaccounted)
-        from ods.ods_reconciliation
+        from {table}
         where dt = ? and (? is null or source = ?)
         group by all order by source
         """,
@@ -89,6 +96,16 @@ def quarantine_groups(
         [day, source, source, samples],
     ).fetchall()
     return [QuarantineGroup(r[0], r[1], int(r[2]), tuple(r[3] or ())) for r in rows]
+
+
+def published_quarantine_groups(con: duckdb.DuckDBPyConnection, day: dt.date,
+                                source: str | None = None) -> list[QuarantineGroup]:
+    """The quarantine of a day as the published file holds it: counts per source and reason, no lines."""
+    rows = con.execute(
+        "select source, reason_code, sum(rows_quarantined) from quality.quarantine_by_reason "
+        "where dt = ? and (? is null or source = ?) group by all order by source, reason_code",
+        [day, source, source]).fetchall()
+    return [QuarantineGroup(r[0], r[1], int(r[2]), ()) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -6,21 +6,29 @@ import datetime as dt
 
 import duckdb
 
-from fleetloop.reconciliation import day_reconciliation, quarantine_groups
+from fleetloop.reconciliation import (
+    PUBLISHED_RECONCILIATION,
+    WORKING_RECONCILIATION,
+    day_reconciliation,
+    published_quarantine_groups,
+    quarantine_groups,
+)
 from fleetloop.settings import Settings
 from fleetloop.warehouse import connect
 
 
-def open_for_reading(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """The working file read-only; while a run holds it, the published file (said in the header)."""
+def open_for_reading(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str, bool]:
+    """The working file read-only; while a run holds it, the published file (said in the header; it holds the
+    load's counts but not the quarantined lines). The flag says whether the working file was opened."""
     working, published = settings.warehouse, settings.published
     if working.is_file():
         try:
-            return connect(working, settings, read_only=True), f"working warehouse {working}"
+            return connect(working, settings, read_only=True), f"working warehouse {working}", True
         except duckdb.IOException:
             pass
     if published.is_file():
-        return connect(published, settings, read_only=True), f"published warehouse {published} (working file busy)"
+        where = f"published warehouse {published} (working file busy: counts only, no quarantined lines)"
+        return connect(published, settings, read_only=True), where, False
     raise FileNotFoundError(f"no warehouse at {working} or {published}: run `fleetloop run` or `fleetloop demo` first")
 
 
@@ -41,17 +49,26 @@ def _last_run_gates(settings: Settings, day: dt.date) -> list[str]:
     return [head, *(g.describe() for g in failed)]
 
 
-def _loaded(con: duckdb.DuckDBPyConnection) -> tuple[list[dt.date], list[str]]:
-    days = [r[0] for r in con.execute("select distinct dt from ods.ods_reconciliation order by dt").fetchall()]
-    sources = [r[0] for r in con.execute("select distinct source from ods.ods_reconciliation order by 1").fetchall()]
+def _loaded(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[dt.date], list[str]]:
+    days = [r[0] for r in con.execute(f"select distinct dt from {table} order by dt").fetchall()]
+    sources = [r[0] for r in con.execute(f"select distinct source from {table} order by 1").fetchall()]
     return days, sources
+
+
+def _unread_entries(con: duckdb.DuckDBPyConnection, day: dt.date, source: str | None) -> list[tuple]:
+    """Files, folders and sources of the day's landing that were reported, not read (the manifest's word)."""
+    return con.execute(
+        "select source, file_name, outcome, reason from ods.ods_landing_manifest "
+        "where dt = ? and (? is null or source = ?) and outcome like 'unknown%' order by all",
+        [day, source, source]).fetchall()
 
 
 def day_status(settings: Settings, day: dt.date | None = None, source: str | None = None, samples: int = 3) -> str:
     """The status page of ``day`` (default: the latest loaded day); a wrong day or source lists the valid ones."""
-    con, where = open_for_reading(settings)
+    con, where, working = open_for_reading(settings)
+    table = WORKING_RECONCILIATION if working else PUBLISHED_RECONCILIATION
     try:
-        days, sources = _loaded(con)
+        days, sources = _loaded(con, table)
         if not days:
             raise ValueError(f"nothing loaded yet in the {where}")
         day = day or days[-1]
@@ -60,8 +77,10 @@ def day_status(settings: Settings, day: dt.date | None = None, source: str | Non
                              + ", ".join(map(str, days)))
         if source is not None and source not in sources:
             raise ValueError(f"unknown source {source!r}; sources: {', '.join(sources)}")
-        recs = day_reconciliation(con, day, source)
-        groups = quarantine_groups(con, day, source, samples)
+        recs = day_reconciliation(con, day, source, table)
+        groups = (quarantine_groups(con, day, source, samples) if working
+                  else published_quarantine_groups(con, day, source))
+        unread = _unread_entries(con, day, source) if working else []
     finally:
         con.close()
     lines = [f"fleetloop status {day}  ({where})", "", "reconciliation (read = loaded + quarantined + duplicates):"]
@@ -78,5 +97,8 @@ def day_status(settings: Settings, day: dt.date | None = None, source: str | Non
     for g in groups:
         lines.append(f"  {g.source}/{g.reason_code}: {g.rows} rows")
         lines += [f"      {s}" for s in g.samples]
+    if unread:
+        lines += ["", "landing entries not read (see ods.ods_landing_manifest):"]
+        lines += [f"  {source}/{name}: {outcome} ({reason})" for source, name, outcome, reason in unread]
     lines += ["", "gates:", *(f"  {line}" for line in _last_run_gates(settings, day))]
     return "\n".join(lines)
