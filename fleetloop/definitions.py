@@ -1,8 +1,10 @@
 """Reference data shared by Python and dbt: the dbt seeds are the single source of truth.
 
-Trigger thresholds, the trigger catalog (what each trigger's cases get), vehicle classes, road types, the
-error-code catalog and the ASR keyword dictionary are CSV files in ``fleetloop/seeds/``; dbt loads them as tables and
-Python code (simulator, reference triggers, counterfactual scorer) reads the same files through this module.
+Trigger thresholds (with the parameter rows ``run``: sample period, run gap, pose gap, day margin; ``phantom``:
+a phantom-looking object; ``case``: the case window), the trigger catalog (what each trigger's cases get),
+vehicle classes, road types, the error-code catalog and the ASR keyword dictionary are CSV files in
+``fleetloop/seeds/``; dbt loads them as tables and Python code (simulator, reference triggers, counterfactual
+scorer) reads the same files through this module.
 """
 
 from __future__ import annotations
@@ -40,11 +42,15 @@ def trigger_params(trigger: str, vehicle_class: str = DEFAULT_CLASS) -> dict[str
 
 
 def triggers() -> list[str]:
-    """Every trigger named in the definitions table, in file order."""
-    return list(dict.fromkeys(r["trigger"] for r in read_seed("trigger_definitions") if r["trigger"] != "case"))
+    """The event triggers, in catalog order: the catalog's entries that have thresholds. (The catalog's
+    ``perception_suspect`` is a case flag; the ``run``, ``phantom`` and ``case`` rows of the definitions are
+    parameters.)"""
+    defined = {r["trigger"] for r in read_seed("trigger_definitions")}
+    return [r["trigger"] for r in read_seed("trigger_catalog") if r["trigger"] in defined]
 
 
-CATALOG_NUMBERS = ("max_lateral_deviation_m", "check_window_s", "tier_margin_mps2")  # catalog columns read as float (empty: None)
+# catalog columns read as float (empty: None)
+CATALOG_NUMBERS = ("max_lateral_deviation_m", "check_window_s", "tier_margin_mps2")
 
 
 def trigger_catalog() -> dict[str, dict]:

@@ -21,6 +21,14 @@ def test_min_samples_rounds_float_durations():
     assert min_samples(0.3) == 3
     assert min_samples(60) == 600
     assert min_samples(0.25) == 3
+    assert min_samples(0.30000001) == 3  # within 1e-6 of 3 periods: float noise, not a fourth sample
+    assert min_samples(0.300001) == 4
+
+
+def test_min_samples_of_another_period():
+    assert min_samples(0.3, 0.05) == 6  # 0.3 / 0.05 = 5.999999999999999 in floats
+    assert min_samples(0.3, 0.04) == 8  # 7.5 samples: the eighth reaches 0.3 s
+    assert min_samples(0.3, 0.3) == 1
 
 
 def test_runs_split_on_false_and_on_gaps():

@@ -13,7 +13,8 @@ def frame(rows):
 
 
 def test_overlap_by_vehicle_and_window():
-    truth = frame([("hard_brake", "A", "S", 10, 11), ("hard_brake", "B", "S", 10, 11), ("hard_brake", "A", "S", 50, 51)])
+    truth = frame([("hard_brake", "A", "S", 10, 11), ("hard_brake", "B", "S", 10, 11),
+                   ("hard_brake", "A", "S", 50, 51)])
     found = frame([("hard_brake", "A", "S", 11, 12), ("hard_brake", "B", "S", 12, 13), ("stuck", "A", "S", 50, 51)])
     m = match_events(found, truth, "hard_brake")
     assert (m.found, m.truth, m.precision, m.recall) == (2, 3, 0.5, 1 / 3)

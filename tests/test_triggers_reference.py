@@ -4,7 +4,6 @@ registry, day scoping with runs that cross midnight, discrete triggers, cases an
 import datetime as dt
 import json
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from fleetloop.contract import SOURCES
 from fleetloop.triggers.cases import build_cases, perception_suspect
 from fleetloop.triggers.reference import EVENT_COLUMNS, detect_events
+from fleetloop.warehouse import connect
 
 DAY = dt.date(2026, 1, 2)
 MIDNIGHT = pd.Timestamp("2026-01-02", tz="UTC")
@@ -46,8 +46,8 @@ def pose_rows(vehicle_id, start, acc, speed=10.0, status="driving", x0=0.0):
 
 
 @pytest.fixture(scope="module")
-def ods():
-    con = duckdb.connect()
+def ods(tmp_path_factory):
+    con = connect(tmp_path_factory.mktemp("ods") / "warehouse.duckdb")
     create_ods(con)
     insert(con, "vehicle_registry", pd.DataFrame({
         "ts": [MIDNIGHT - pd.Timedelta(hours=1)] * 2, "vehicle_id": ["V1", "V2"],
@@ -165,7 +165,7 @@ def test_cases_merge_per_vehicle_and_ids_match_sql_md5(ods, events):
 
 def test_perception_suspect_by_error_code_needs_a_hard_brake(ods, events):
     cases = build_cases(events)
-    flags = dict(zip(cases["case_id"], perception_suspect(ods, cases)))
+    flags = dict(zip(cases["case_id"], perception_suspect(ods, cases), strict=True))
     v1_morning = cases[(cases["vehicle_id"] == "V1") & (cases["triggers"].apply(lambda t: "error_burst" in t))]
     assert v1_morning["triggers"].iloc[0] == ["error_burst", "hard_brake"] and flags[v1_morning["case_id"].iloc[0]]
     assert not flags[cases[cases["vehicle_id"] == "V2"]["case_id"].iloc[0]]  # hard brake, no perception evidence
@@ -189,8 +189,8 @@ def objects(vehicle_id, start, n, x_m, confidence, object_id):
     (-20.0, 5, 0.4, False),  # behind the ego
     (40.0, 5, 0.4, False),  # beyond 30 m
 ])
-def test_perception_suspect_by_phantom_object(ahead_m, life_samples, confidence, suspect):
-    con = duckdb.connect()
+def test_perception_suspect_by_phantom_object(tmp_path, ahead_m, life_samples, confidence, suspect):
+    con = connect(tmp_path / "warehouse.duckdb")
     create_ods(con)
     start = MIDNIGHT + pd.Timedelta(hours=9)
     insert(con, "vehicle_registry", pd.DataFrame({"ts": [MIDNIGHT], "vehicle_id": ["V3"],

@@ -4,13 +4,13 @@ the same cases (same case_ids, triggers and windows)."""
 
 import json
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from fleetloop.triggers.cases import build_cases, perception_suspect
 from fleetloop.triggers.reference import detect_events
+from fleetloop.warehouse import connect
 
 pytestmark = pytest.mark.slow
 ONE_SAMPLE = pd.Timedelta(milliseconds=100)
@@ -23,7 +23,7 @@ def day(ods_warehouse):
 
 @pytest.fixture(scope="module")
 def warehouse(dbt_warehouse):
-    with duckdb.connect(str(dbt_warehouse), read_only=True) as con:
+    with connect(dbt_warehouse, read_only=True) as con:
         yield con
 
 
@@ -79,6 +79,6 @@ def test_cases_agree(warehouse, reference, day):
     merged = ref.merge(wh, on="case_id", how="outer", suffixes=("", "_dbt"), indicator=True)
     assert (merged["_merge"] == "both").all(), merged.loc[merged["_merge"] != "both", ["case_id", "_merge"]]
     assert (merged["ts_start"] == merged["ts_start_dbt"]).all() and (merged["ts_end"] == merged["ts_end_dbt"]).all()
-    assert all(list(a) == list(b) for a, b in zip(merged["triggers"], merged["triggers_dbt"]))
+    assert all(list(a) == list(b) for a, b in zip(merged["triggers"], merged["triggers_dbt"], strict=True))
     suspect = np.asarray(perception_suspect(warehouse, ref.set_index("case_id").loc[merged["case_id"]].reset_index()))
     assert (suspect == merged["perception_suspect"]).all()

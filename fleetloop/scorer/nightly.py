@@ -20,6 +20,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from fleetloop.paths import parse_partition
 from fleetloop.scorer import package, routing
@@ -30,27 +31,92 @@ from fleetloop.scorer.warehouse_scene import load_case
 SCORE_KEYS = COMPONENTS + ("pdms",)
 REPLAY, RAW = "counterfactual", "raw_upload"  # queue actions (seeds/trigger_catalog.csv); others are not replayed
 GAIN_AXES = ("safety", "comfort", "compliance")  # what the upload value counts beside the tier drop (never EP)
-DDL = {
+
+
+class Column(NamedTuple):
+    """One column of a scorer table."""
+
+    name: str
+    duckdb_type: str
+    description: str
+
+
+def _score_columns(side: str, whose: str) -> tuple[Column, ...]:
+    return tuple(Column(f"{side}_{k}", "double", f"{k.upper()} of {whose} (extended score, fleetloop.scorer.scoring)")
+                 for k in SCORE_KEYS)
+
+
+CASE = "the case (dwd.dwd_case)"
+TABLES: dict[str, tuple[Column, ...]] = {  # the scorer tables in schema scorer, each with a day column dt
     "solutions": (
-        "dt date, case_id varchar, vehicle_id varchar, site_id varchar, vehicle_class varchar, queue_rank bigint, "
-        "severity integer, uncertainty double, status varchar, reason varchar, resolved_trigger varchar, "
-        "resolved_by varchar, log_tier integer, sol_tier integer, n_candidates integer, "
-        "n_feasible integer, n_pruned integer, n_improving integer, pareto_front integer, "
-        + ", ".join(f"log_{k} double" for k in SCORE_KEYS) + ", "
-        + ", ".join(f"sol_{k} double" for k in SCORE_KEYS) + ", "
-        "log_hard_brake_tier integer, sol_hard_brake_tier integer, delta_pdms double, improvement double, "
-        "robustness_variants integer, robust_collision_free_share double, robust_better_share double, "
-        "package_path varchar, package_bytes bigint, raw_bytes bigint, compression_ratio double, solve_seconds double"
+        Column("dt", "date", "the run day (UTC) whose case queue was scored"),
+        Column("case_id", "varchar", CASE),
+        Column("vehicle_id", "varchar", "vehicle of the case"),
+        Column("site_id", "varchar", "site of the case"),
+        Column("vehicle_class", "varchar", "vehicle class (seeds/vehicle_classes.csv): the feasibility limits used"),
+        Column("queue_rank", "bigint", "rank in ads.ads_case_queue for the day"),
+        Column("severity", "integer", "case severity from the queue"),
+        Column("uncertainty", "double", "case uncertainty from the queue"),
+        Column("status", "varchar", "'improved', 'log_best' or 'error'"),
+        Column("reason", "varchar", "what the solution resolves, why the log is best, or why the scene failed"),
+        Column("resolved_trigger", "varchar", "trigger whose problem the solution resolves (improved only)"),
+        Column("resolved_by", "varchar", "the catalog check that decided it (seeds/trigger_catalog.csv)"),
+        Column("log_tier", "integer", "the log's tier on the primary trigger's check"),
+        Column("sol_tier", "integer", "the solution's tier on that check (improved only)"),
+        Column("n_candidates", "integer", "candidate trajectories searched"),
+        Column("n_feasible", "integer", "candidates within the vehicle class's limits"),
+        Column("n_pruned", "integer", "candidates dropped early by a failed safety component"),
+        Column("n_improving", "integer", "candidates that resolve a trigger and are no worse elsewhere"),
+        Column("pareto_front", "integer", "improving candidates on the Pareto front of the axes"),
+        *_score_columns("log", "the log"),
+        *_score_columns("sol", "the solution"),
+        Column("log_hard_brake_tier", "integer", "the log's hard_brake tier (0 none .. 3 severe)"),
+        Column("sol_hard_brake_tier", "integer", "the solution's hard_brake tier (0 none .. 3 severe)"),
+        Column("delta_pdms", "double", "solution PDMS minus log PDMS"),
+        Column("improvement", "double", "tier drop plus safety, comfort and compliance gains (upload value)"),
+        Column("robustness_variants", "integer", "what-if variants the solution was re-checked on"),
+        Column("robust_collision_free_share", "double", "share of variants without an at-fault collision"),
+        Column("robust_better_share", "double", "share of variants where the solution still improves on the log"),
+        Column("package_path", "varchar", "the ScenarioSolutionPair file"),
+        Column("package_bytes", "bigint", "size of the package [B]"),
+        Column("raw_bytes", "bigint", "size of the scene's raw rows [B]"),
+        Column("compression_ratio", "double", "raw_bytes / package_bytes"),
+        Column("solve_seconds", "double", "wall time of the case [s]"),
     ),
     "upload_plan": (
-        "dt date, upload_rank integer, case_id varchar, kind varchar, bytes bigint, severity integer, "
-        "uncertainty double, improvement double, value double, selected boolean, cumulative_bytes bigint"
+        Column("dt", "date", "the run day (UTC)"),
+        Column("upload_rank", "integer", "rank by upload value (1 first)"),
+        Column("case_id", "varchar", CASE),
+        Column("kind", "varchar", "'solution' (a package) or 'raw' (a raw sensor window)"),
+        Column("bytes", "bigint", "size to upload [B]"),
+        Column("severity", "integer", "case severity from the queue"),
+        Column("uncertainty", "double", "case uncertainty from the queue"),
+        Column("improvement", "double", "the solution's improvement, or the raw request's fixed value"),
+        Column("value", "double", "severity x uncertainty (floored) x improvement"),
+        Column("selected", "boolean", "taken within the night's byte budget"),
+        Column("cumulative_bytes", "bigint", "bytes selected up to this rank [B]"),
     ),
     "raw_upload_requests": (
-        "dt date, case_id varchar, vehicle_id varchar, ts_start timestamptz, ts_end timestamptz, reason varchar, "
-        "est_bytes bigint"
+        Column("dt", "date", "the run day (UTC)"),
+        Column("case_id", "varchar", CASE),
+        Column("vehicle_id", "varchar", "vehicle to upload from"),
+        Column("ts_start", "timestamptz", "start of the raw sensor window (UTC)"),
+        Column("ts_end", "timestamptz", "end of the raw sensor window (UTC)"),
+        Column("reason", "varchar", "why the case is perception-suspect"),
+        Column("est_bytes", "bigint", "estimated size of the window's raw sensor data [B]"),
     ),
 }
+
+
+def columns(table: str) -> list[str]:
+    """Column names of a scorer table, in order."""
+    return [c.name for c in TABLES[table]]
+
+
+def ddl(table: str) -> str:
+    """``create table if not exists`` of a scorer table."""
+    declared = ", ".join(f"{c.name} {c.duckdb_type}" for c in TABLES[table])
+    return f"create table if not exists scorer.{table} ({declared})"
 
 
 @dataclass
@@ -74,7 +140,7 @@ def _queue(con, day: dt.date, top_k: int) -> list[dict]:
 
 
 def _solution_row(case: dict, day: dt.date) -> dict:
-    row = {k: None for k in _columns("solutions")}
+    row = dict.fromkeys(columns("solutions"))
     row.update(dt=day, case_id=case["case_id"], vehicle_id=case["vehicle_id"], site_id=case["site_id"],
                vehicle_class=case["vehicle_class"], queue_rank=case["queue_rank"], severity=case["severity"],
                uncertainty=case["uncertainty"])
@@ -162,27 +228,29 @@ def run_nightly(con, day, packages_dir: Path, cfg: NightlyConfig | None = None) 
     return {"solutions": solutions, "upload_plan": plan, "raw_upload_requests": raws}
 
 
-def _columns(table: str) -> list[str]:
-    return [c.strip().split(" ")[0] for c in DDL[table].split(",")]
-
-
 def write_tables(con, day, tables: dict[str, list[dict]]) -> dict[str, int]:
-    """Replace the day in scorer.solutions, scorer.upload_plan and scorer.raw_upload_requests."""
+    """Replace the day in scorer.solutions, scorer.upload_plan and scorer.raw_upload_requests; a table
+    written before a column existed gains it; column descriptions become DuckDB comments."""
     day = parse_partition(day)
     con.execute("create schema if not exists scorer")
     counts = {}
     for name, rows in tables.items():
-        cols = _columns(name)
-        con.execute(f"create table if not exists scorer.{name} ({DDL[name]})")
+        con.execute(ddl(name))
         have = {r[0] for r in con.execute("select column_name from information_schema.columns where "
                                           "table_schema = 'scorer' and table_name = ?", [name]).fetchall()}
-        for col in DDL[name].split(","):
-            if col.split()[0] not in have:  # a table written before the column existed gains it
-                con.execute(f"alter table scorer.{name} add column {col.strip()}")
+        for col in TABLES[name]:
+            if col.name not in have:
+                con.execute(f"alter table scorer.{name} add column {col.name} {col.duckdb_type}")
+            con.execute(f"comment on column scorer.{name}.{col.name} is {_quoted(col.description)}")
         con.execute(f"delete from scorer.{name} where dt = ?", [day])
+        cols = columns(name)
         if rows:
             marks = ", ".join("?" for _ in cols)
             con.executemany(f"insert into scorer.{name} ({', '.join(cols)}) values ({marks})",
                             [[r.get(c) for c in cols] for r in rows])
         counts[name] = len(rows)
     return counts
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

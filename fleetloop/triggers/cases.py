@@ -7,12 +7,11 @@ import pandas as pd
 
 from fleetloop.definitions import trigger_params
 from fleetloop.triggers.ids import case_id
+from fleetloop.triggers.runs import US
 
 CASE_COLUMNS = ["case_id", "vehicle_id", "site_id", "ts_start", "ts_end", "triggers", "severity", "n_events",
                 "event_ids", "dt"]
-PHANTOM_LIFE_S = 1.0
-PHANTOM_CONFIDENCE = 0.5
-PHANTOM_AHEAD_M = 30.0
+PHANTOM = "phantom"  # the seed rows of a phantom-looking object (not a trigger)
 
 
 def build_cases(events: pd.DataFrame, pre_s: float | None = None, post_s: float | None = None) -> pd.DataFrame:
@@ -33,14 +32,16 @@ def build_cases(events: pd.DataFrame, pre_s: float | None = None, post_s: float 
         ts_end=("w_end", "max"), triggers=("trigger", lambda t: sorted(set(t))), severity=("severity", "max"),
         n_events=("event_id", "size"), event_ids=("event_id", list), dt=("dt", "min"),
     ).reset_index(drop=True)
-    cases["case_id"] = [case_id(v, int(s.value // 1_000_000)) for v, s in zip(cases["vehicle_id"], cases["ts_start"])]
+    cases["case_id"] = [case_id(v, int(s.value // 1_000_000)) for v, s in
+                        zip(cases["vehicle_id"], cases["ts_start"], strict=True)]
     return cases[CASE_COLUMNS]
 
 
 def perception_suspect(con, cases: pd.DataFrame) -> pd.Series:
-    """Per case: a hard_brake, and inside the window a phantom-looking object (track living < 1 s or
-    confidence < 0.5, within 30 m ahead of the ego) or a perception error code. (The brief's sentence also
-    parses as "(hard_brake and phantom) or perception code"; this reading is the warehouse's.)"""
+    """Per case: a hard_brake, and inside the window a phantom-looking object (track living < max_track_s or
+    confidence < max_confidence, within ahead_m ahead of the ego: the ``phantom`` seed rows) or a perception
+    error code. (The brief's sentence also parses as "(hard_brake and phantom) or perception code"; this
+    reading is the warehouse's.)"""
     if cases.empty:
         return pd.Series([], dtype=bool)
     windows = cases[["case_id", "vehicle_id", "ts_start", "ts_end"]]
@@ -60,11 +61,12 @@ def perception_suspect(con, cases: pd.DataFrame) -> pd.Series:
         """).df()
     finally:
         con.unregister("_fleetloop_case_windows")
-    life_s = objects.groupby(["case_id", "object_id"])["ts_us"].transform(lambda t: (t.max() - t.min()) / 1e6)
+    life_s = objects.groupby(["case_id", "object_id"])["ts_us"].transform(lambda t: (t.max() - t.min()) / US)
     dx, dy = objects["x_m"] - objects["ego_x_m"], objects["y_m"] - objects["ego_y_m"]
     forward = dx * np.cos(objects["ego_heading_rad"]) + dy * np.sin(objects["ego_heading_rad"])
-    phantom = ((life_s < PHANTOM_LIFE_S) | (objects["confidence"] < PHANTOM_CONFIDENCE)) & (forward > 0) & (
-        np.hypot(dx, dy) <= PHANTOM_AHEAD_M)
+    p = trigger_params(PHANTOM)
+    phantom = ((life_s < p["max_track_s"]) | (objects["confidence"] < p["max_confidence"])) & (forward > 0) & (
+        np.hypot(dx, dy) <= p["ahead_m"])
     phantom_cases = set(objects.loc[phantom, "case_id"])
     braked = cases["triggers"].apply(lambda t: "hard_brake" in t)
     return (braked & (cases["case_id"].isin(coded) | cases["case_id"].isin(phantom_cases))).rename("perception_suspect")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 SITE_WIDE = ("site_anomaly",)
+NO_SLACK = pd.Timedelta(0)
 
 
 @dataclass
@@ -32,7 +33,7 @@ def _overlapping(found: pd.DataFrame, truth: pd.DataFrame, key: str, slack: pd.T
 
 
 def match_events(found: pd.DataFrame, truth: pd.DataFrame, trigger: str,
-                 slack: pd.Timedelta = pd.Timedelta(0)) -> MatchResult:
+                 slack: pd.Timedelta = NO_SLACK) -> MatchResult:
     """Precision = share of found events overlapping a true one; recall = share of true events overlapped
     by a found one (both of ``trigger``; windows may be ``slack`` apart and still overlap)."""
     key = "site_id" if trigger in SITE_WIDE else "vehicle_id"

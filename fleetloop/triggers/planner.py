@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetloop.triggers.runs import SAMPLE_PERIOD_S, Detection, change_clusters, min_samples, runs, sign_changes
+from fleetloop.triggers.runs import Detection, change_clusters, min_samples, run_duration_s, runs, sign_changes
 
 
 def score_matrix(scores: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -40,8 +40,8 @@ def uncertainty(ts_us: np.ndarray, flat: np.ndarray, p: dict) -> list[Detection]
     """Runs of flat candidate distributions lasting >= min_duration_s."""
     n_min = min_samples(p["min_duration_s"])
     return [
-        Detection(int(ts_us[s]), int(ts_us[e]), None, {"duration_s": round((e - s + 1) * SAMPLE_PERIOD_S, 1)})
-        for s, e in zip(*runs(flat, ts_us)) if e - s + 1 >= n_min
+        Detection(int(ts_us[s]), int(ts_us[e]), None, {"duration_s": run_duration_s(e - s + 1)})
+        for s, e in zip(*runs(flat, ts_us), strict=True) if e - s + 1 >= n_min
     ]
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetloop.triggers.runs import SAMPLE_PERIOD_S, Detection, change_clusters, min_samples, runs, sign_changes
+from fleetloop.triggers.runs import (
+    Detection,
+    change_clusters,
+    min_samples,
+    net_turn_rad,
+    run_duration_s,
+    runs,
+    sign_changes,
+)
 
 
 def hard_brake(ts_us: np.ndarray, speed_mps: np.ndarray, acc_lon_mps2: np.ndarray, p: dict) -> list[Detection]:
@@ -12,14 +20,14 @@ def hard_brake(ts_us: np.ndarray, speed_mps: np.ndarray, acc_lon_mps2: np.ndarra
     the run's minimum acceleration."""
     out = []
     n_min = min_samples(p["min_duration_s"])
-    for s, e in zip(*runs(acc_lon_mps2 <= p["tier_mild_mps2"], ts_us)):
+    for s, e in zip(*runs(acc_lon_mps2 <= p["tier_mild_mps2"], ts_us), strict=True):
         n = e - s + 1
         if n < n_min or speed_mps[s] < p["min_speed_mps"]:
             continue
         worst = float(acc_lon_mps2[s : e + 1].min())
         tier = "severe" if worst <= p["tier_severe_mps2"] else "hard" if worst <= p["acc_threshold_mps2"] else "mild"
         out.append(Detection(int(ts_us[s]), int(ts_us[e]), tier, {
-            "min_acc_mps2": worst, "speed_mps": float(speed_mps[s]), "duration_s": round(n * SAMPLE_PERIOD_S, 1),
+            "min_acc_mps2": worst, "speed_mps": float(speed_mps[s]), "duration_s": run_duration_s(n),
         }))
     return out
 
@@ -32,7 +40,7 @@ def weaving(
     changes = sign_changes(yaw_rate_rps, swing)
     k = int(p["min_sign_changes"])
     h = heading_rad[changes]
-    net = np.abs(np.angle(np.exp(1j * (h[k - 1 :] - h[: h.size - k + 1])))) if h.size >= k else np.empty(0)
+    net = net_turn_rad(h[: h.size - k + 1], h[k - 1 :]) if h.size >= k else np.empty(0)
     clusters = change_clusters(ts_us[changes], k, p["window_s"], accept=net <= p["max_net_heading_rad"])
     return [Detection(s, e, None, {"sign_changes": b - a + 1}) for s, e, a, b in clusters]
 
@@ -45,12 +53,12 @@ def stuck(
     problem tier."""
     out = []
     n_trend, n_problem = min_samples(p["trend_s"]), min_samples(p["problem_s"])
-    for s, e in zip(*runs(driving & (speed_mps < p["max_speed_mps"]), ts_us)):
+    for s, e in zip(*runs(driving & (speed_mps < p["max_speed_mps"]), ts_us), strict=True):
         n = e - s + 1
         if n < n_trend:
             continue
         displacement = np.hypot(x_m[s : e + 1] - x_m[s], y_m[s : e + 1] - y_m[s]).max()
         if displacement < p["max_displacement_m"]:
             out.append(Detection(int(ts_us[s]), int(ts_us[e]), "problem" if n >= n_problem else "trend",
-                                 {"duration_s": round(n * SAMPLE_PERIOD_S, 1), "max_displacement_m": float(displacement)}))
+                                 {"duration_s": run_duration_s(n), "max_displacement_m": float(displacement)}))
     return out

@@ -1,8 +1,8 @@
 """Reference event detection over the ODS tables: numpy per vehicle, thresholds from the seeds.
 
 ``detect_events(con, day)`` returns the common event shape of ``dwd.dwd_event``. Events belong to the
-UTC day of their ts_start; a day reads ``context_s`` of data on each side so runs crossing midnight are
-seen whole (a run longer than the context is cut at its edge).
+UTC day of their ts_start; a day reads ``context_s`` of data on each side (default the seed's day margin)
+so runs crossing midnight are seen whole (a run longer than the context is cut at its edge).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from fleetloop.definitions import DEFAULT_CLASS, trigger_params
 from fleetloop.triggers import discrete, heartbeat, planner, pose
 from fleetloop.triggers.ids import event_id
-from fleetloop.triggers.runs import Detection
+from fleetloop.triggers.runs import Detection, day_margin_s
 
 EVENT_COLUMNS = ["event_id", "vehicle_id", "site_id", "trigger", "ts_start", "ts_end", "severity", "attributes", "dt"]
 TIER_SEVERITY_OFFSET = {"mild": -1, "hard": 0, "severe": 1, "trend": 0, "problem": 1}
@@ -149,11 +149,11 @@ def _record_events(con, scope: _Scope, params) -> Iterator[tuple[str, str, Detec
                                                 {"tags": tags, "keywords": keywords, "takeover_id": takeover_id})
 
 
-def detect_events(con, day: dt.date | str | None = None, context_s: float = 3600.0) -> pd.DataFrame:
+def detect_events(con, day: dt.date | str | None = None, context_s: float | None = None) -> pd.DataFrame:
     """Every trigger's events from the ODS tables, in the common event shape of ``dwd.dwd_event``."""
     if isinstance(day, str):
         day = dt.date.fromisoformat(day)
-    scope = _Scope(day, context_s)
+    scope = _Scope(day, day_margin_s() if context_s is None else context_s)
     registry = _registry(con, scope)
     classes = registry["vehicle_class"].to_dict()
 
