@@ -13,7 +13,9 @@ import duckdb
 import pytest
 
 from dagster_pipelines.resources import WarehouseResource
-from dagster_pipelines.scorer import counterfactual_solutions
+from dagster_pipelines.partitions import daily_partitions
+from dagster_pipelines.scorer.assets import build_scorer_asset
+from fleetloop.settings import Settings
 from fleetloop.definitions import trigger_catalog
 from fleetloop.scorer import package
 from tests.fixtures.warehouse import _ods_path, copy_warehouse, run_dbt
@@ -27,10 +29,11 @@ def scored_fleet(ods_warehouse, sim_fleet, tmp_path_factory):
     path = copy_warehouse(_ods_path(ods_warehouse), tmp_path_factory.mktemp("scorer_fleet"))
     run_dbt(["build", "--select", "+ads_case_queue", "+ads_ops_queue", "--indirect-selection", "cautious"], path)
     packages = tmp_path_factory.mktemp("scorer_packages")
+    settings = Settings.for_home(path.parent, warehouse=path, start_date=min(sim_fleet.days))
     for day in sim_fleet.days:
         res = dg.materialize(
-            [counterfactual_solutions], partition_key=day.isoformat(),
-            resources={"warehouse": WarehouseResource(database=str(path))},
+            [build_scorer_asset(daily_partitions(settings))], partition_key=day.isoformat(),
+            resources={"warehouse": WarehouseResource.from_settings(settings)},
             run_config={"ops": {"scorer__counterfactual_solutions": {"config": {
                 "top_k": TOP_K, "seed": 11, "packages_dir": str(packages)}}}},
         )

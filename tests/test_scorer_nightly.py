@@ -105,7 +105,7 @@ def warehouse(tmp_path_factory):
 def test_scene_from_the_warehouse(warehouse):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         scene = load_case(con, "case_v1")
-        with pytest.raises(KeyError):
+        with pytest.raises(ValueError, match="no case 'case_nope'"):
             load_case(con, "case_nope")
     assert scene.steps == 80 and scene.ego.vehicle_class == "urban_delivery"
     assert scene.ego_log[0, 4] == pytest.approx(10.0) and list(scene.agent_ids) == ["obj1"]
@@ -162,13 +162,15 @@ def test_replay_cli_on_a_warehouse_case(warehouse, capsys):
 def test_dagster_asset_materialises(warehouse, tmp_path):
     import dagster as dg
 
+    from dagster_pipelines.partitions import daily_partitions
     from dagster_pipelines.resources import WarehouseResource
-    from dagster_pipelines.scorer import counterfactual_solutions, scorer_assets
+    from dagster_pipelines.scorer.assets import build_scorer_asset
+    from fleetloop.settings import Settings
 
-    assert counterfactual_solutions in scorer_assets
+    settings = Settings.for_home(warehouse.parent, warehouse=warehouse, start_date=DAY)
     res = dg.materialize(
-        [counterfactual_solutions], partition_key=DAY.isoformat(),
-        resources={"warehouse": WarehouseResource(database=str(warehouse))},
+        [build_scorer_asset(daily_partitions(settings))], partition_key=DAY.isoformat(),
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
         run_config={"ops": {"scorer__counterfactual_solutions": {"config": {
             "top_k": 5, "seed": 1, "packages_dir": str(tmp_path / "pk")}}}},
     )

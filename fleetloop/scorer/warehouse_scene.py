@@ -43,7 +43,7 @@ def case_row(con, case_id: str) -> dict:
     cur = con.execute("select * from ads.ads_case_queue where case_id = ?", [case_id])
     row = cur.fetchone()
     if row is None:
-        raise KeyError(f"no case {case_id!r} in ads.ads_case_queue")
+        raise ValueError(f"no case {case_id!r} in ads.ads_case_queue")
     return dict(zip([d[0] for d in cur.description], row))
 
 
