@@ -1,5 +1,4 @@
--- Yesterday's MPS / MPD / MPI per site with exact Poisson 95% intervals (the latest built day, or the day
--- given as --vars '{run_date: YYYY-MM-DD}').
+-- Yesterday's MPS / MPD / MPI per site with exact Poisson 95% intervals (the latest built day).
 select
     dt,
     site_id,
@@ -9,5 +8,5 @@ select
     n_mpd_resp, mpd_resp_per_10k_km, mpd_resp_ci_low, mpd_resp_ci_high,
     n_takeover, mpi_km, mpi_ci_low, mpi_ci_high
 from {{ ref('ads_site_health_1d') }}
-where dt = {% if var('run_date') %}date '{{ var("run_date") }}'{% else %}(select max(dt) from {{ ref('ads_site_health_1d') }}){% endif %}
+where dt = (select max(latest.dt) from {{ ref('ads_site_health_1d') }} as latest)
 order by site_id

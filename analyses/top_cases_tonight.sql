@@ -13,7 +13,8 @@ select
     priority,
     reason
 from {{ ref('ads_case_queue') }}
-where action = 'counterfactual'
-    and dt = {% if var('run_date') %}date '{{ var("run_date") }}'{% else %}(select max(dt) from {{ ref('ads_case_queue') }}){% endif %}
+where
+    action = 'counterfactual'
+    and dt = (select max(latest.dt) from {{ ref('ads_case_queue') }} as latest)
 order by queue_rank
 limit 20

@@ -1,4 +1,4 @@
--- Did version X (--vars '{version: vX.Y.Z}', default the newest release) change MPS significantly against
+-- Did version X (--vars "{version: vX.Y.Z}", default the newest release) change MPS significantly against
 -- the baseline? Rate with its interval, rate ratio, exact conditional binomial p-value.
 select
     version,
@@ -13,7 +13,9 @@ select
     p_value,
     is_significant
 from {{ ref('ads_version_compare') }}
-where metric = 'mps'
+where
+    metric = 'mps'
     and version = {% if var('version', none) %}'{{ var("version") }}'{% else %}(
-        select version from {{ ref('software_versions') }} order by released_on desc, version desc limit 1
+        select newest.version from {{ ref('software_versions') }} as newest
+        order by newest.released_on desc, newest.version desc limit 1
     ){% endif %}

@@ -34,6 +34,8 @@ from fleetloop.sim import SimConfig, simulate
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 11, 2)
+# the run day as dbt's event-time window (macros/run_period.sql)
+RUN_DAY = ["--event-time-start", DAY.isoformat(), "--event-time-end", (DAY + dt.timedelta(days=1)).isoformat()]
 
 
 def make_day(workdir: Path, vehicles: int, hours: float, seed: int) -> Path:
@@ -108,9 +110,8 @@ def warehouse_build(ods: Path, workdir: Path) -> dict:
     """Seeds once (not timed), then `dbt build` (models, unit and data tests) of the day, timed."""
     path = workdir / "fleetloop.duckdb"
     shutil.copyfile(ods, path)
-    run_vars = json.dumps({"run_date": DAY.isoformat()})
     dbt(["seed"], path, workdir / "target")
-    seconds, peak = dbt(["build", "--exclude", "resource_type:seed", "--vars", run_vars], path, workdir / "target")
+    seconds, peak = dbt(["build", "--exclude", "resource_type:seed", *RUN_DAY], path, workdir / "target")
     with duckdb.connect(str(path), read_only=True) as con:
         events = con.execute("select count(*) from dwd.dwd_event").fetchone()[0]
         cases = con.execute("select count(*) from ads.ads_case_queue").fetchone()[0]
@@ -124,8 +125,7 @@ def events_only(ods: Path, workdir: Path) -> tuple[float, float]:
     shutil.copyfile(ods, path)
     target = workdir / "target_events"
     dbt(["seed"], path, target)
-    seconds, _ = dbt(["run", "--select", "+dwd_event", "--vars", json.dumps({"run_date": DAY.isoformat()})],
-                     path, target)
+    seconds, _ = dbt(["run", "--select", "+dwd_event", *RUN_DAY], path, target)
     results = json.loads((target / "run_results.json").read_text())
     return seconds, results["elapsed_time"]
 

@@ -22,7 +22,7 @@ rolled as (
         count(distinct vehicle_id) filter (where operating_s > 0) as n_vehicles,
         count(distinct dt) as n_days,
         {%- for m in ['operating_s', 'auto_s', 'km_total', 'km_auto', 'km_remote', 'km_manual', 'km_fault', 'stuck_s', 'offline_s'] %}
-        sum({{ m }}) as {{ m }},
+        {{ exact_sum(m) }} as {{ m }},
         {%- endfor %}
         {%- for c in counts %}
         sum({{ c }})::bigint as {{ c }}{{ ',' if not loop.last }}

@@ -1,7 +1,20 @@
-{#- Trigger names counted per trigger in DWS (the names of seed trigger_definitions). -#}
+{#- The event triggers counted per trigger in DWS, alphabetically: the rows of seed trigger_catalog that
+    have thresholds in seed trigger_definitions (the catalog's perception_suspect is a case flag). Read when
+    the model compiles; empty while dbt parses (the refs make every caller depend on both seeds). -#}
 {% macro trigger_names() -%}
-    {{ return(['hard_brake', 'weaving', 'stuck', 'offline', 'site_anomaly', 'error_burst', 'takeover',
-               'call_driver', 'call_guard', 'asr_keyword', 'uncertainty', 'output_jitter']) }}
+    {%- set catalog, definitions = ref('trigger_catalog'), ref('trigger_definitions') -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- if adapter.get_relation(catalog.database, catalog.schema, catalog.identifier) is none -%}
+        {{ exceptions.raise_compiler_error('seed trigger_catalog is not loaded: run `dbt seed` first') }}
+    {%- endif -%}
+    {%- set query -%}
+        select c.trigger from {{ catalog }} as c
+        semi join {{ definitions }} as d on d.trigger = c.trigger
+        order by c.trigger
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
 {#- MPS ("stupid" events): hard brakes of tier hard or severe, weaving, stuck (both tiers). -#}
@@ -78,4 +91,12 @@
     ({{ km }} / nullif({{ n_takeover }}, 0))::double as mpi_km,
     ({{ km }} / {{ poisson_high(n_takeover) }})::double as mpi_ci_low,
     ({{ km }} / nullif({{ poisson_low(n_takeover) }}, 0))::double as mpi_ci_high
+{%- endmacro %}
+
+{#- Sum of a double that is the same in any order, so that a rerun is bit-identical: each term as
+    DECIMAL(38, 9) (nano-units of metres, seconds or km: more than the data carries), summed exactly, the total
+    back to double. A plain float sum depends on how DuckDB's threads split the rows. `where` is an optional
+    filter. -#}
+{% macro exact_sum(expr, where=none) -%}
+    (sum(({{ expr }})::decimal(38, 9)){% if where %} filter (where {{ where }}){% endif %})::double
 {%- endmacro %}

@@ -1,10 +1,23 @@
-{#- The day a run builds (`--vars '{run_date: YYYY-MM-DD}'`); models keyed by dt rebuild that day only.
-    Unit tests ignore it: their fixtures carry their own days, whatever day the build is for. -#}
+{#- The day a run builds: dbt's event-time window `--event-time-start D --event-time-end D+1` (one UTC day;
+    none without it: every landed day). A run flag, not a var, so that a new day keeps dbt's partial parse
+    (vars are part of the parse state, flags are not). Models keyed by dt rebuild that day only. Unit tests
+    ignore it: their fixtures carry their own days, whatever day the build is for. -#}
 {% macro run_date() -%}
     {%- if model is defined and model is mapping and model.get('resource_type') == 'unit_test' -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(var('run_date')) }}
+    {%- set start = invocation_args_dict.get('event_time_start') -%}
+    {%- if not start -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set parse = modules.datetime.datetime.fromisoformat -%}
+    {%- set first = parse(start | string) -%}
+    {%- set span = parse(invocation_args_dict.get('event_time_end') | string) - first -%}
+    {%- if span.total_seconds() != 86400 or first.time() != modules.datetime.time(0) -%}
+        {{ exceptions.raise_compiler_error('a run builds one UTC day: --event-time-start D --event-time-end D+1, got '
+                                           ~ start ~ ' .. ' ~ invocation_args_dict.get('event_time_end')) }}
+    {%- endif -%}
+    {{ return(first.date().isoformat()) }}
 {%- endmacro %}
 
 {% macro run_date_literal() -%}
@@ -18,7 +31,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Rows of the run period only (all rows when run_date is null). -#}
+{#- Rows of the run period only (all rows without a run day). -#}
 {% macro in_run_period(dt_col, grain='day') -%}
     {%- if run_date() -%}
         {{ period_start(grain, dt_col) }} = {{ period_start(grain, run_date_literal()) }}
@@ -29,16 +42,17 @@
 {#- Rows around the run day: partitions dt +-1 day and timestamps within day_margin_s of the day, so that
     lags at 00:00 and runs crossing midnight are computed whole. -#}
 {% macro around_run_day(ts_col, dt_col) -%}
+    {%- set margin_s = definition('run', 'day_margin_s') -%}  {#- rendered always: dbt sees the ref at parse -#}
     {%- if run_date() -%}
         {{ dt_col }} between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1
-        and {{ ts_col }} >= {{ run_date_literal() }}::timestamptz - to_seconds({{ var('day_margin_s') }})
-        and {{ ts_col }} < {{ run_date_literal() }}::timestamptz + interval 1 day + to_seconds({{ var('day_margin_s') }})
+        and {{ ts_col }} >= {{ run_date_literal() }}::timestamptz - to_seconds({{ margin_s }})
+        and {{ ts_col }} < {{ run_date_literal() }}::timestamptz + interval 1 day + to_seconds({{ margin_s }})
     {%- else -%} true
     {%- endif -%}
 {%- endmacro %}
 
 {#- Pre-hook of incremental models (a no-op for tables, which hooks inherited from the layer reach too):
-    delete the run period (all rows when run_date is null), then the model
+    delete the run period (all rows without a run day), then the model
     appends it again. Re-running a day replaces it; nothing is counted twice. -#}
 {% macro replace_run_period(grain='day') -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
@@ -49,7 +63,7 @@
 {%- endmacro %}
 
 {#- Rows whose timestamp falls on the run day (partitions dt +-1 day are read: rows near midnight may sit
-    in the neighbouring partition). All rows when run_date is null. -#}
+    in the neighbouring partition). All rows without a run day. -#}
 {% macro on_run_day(ts_col, dt_col) -%}
     {%- if run_date() -%}
         {{ dt_col }} between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1

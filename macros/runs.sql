@@ -4,7 +4,7 @@
 {% macro numbered_runs(relation, partition_by='vehicle_id') -%}
     select
         *,
-        sum(case when gap_s is null or gap_s > {{ var('run_gap_s') }} then 1 else 0 end)
+        sum(case when gap_s is null or gap_s > {{ definition('run', 'run_gap_s') }} then 1 else 0 end)
             over (partition by {{ partition_by }} order by ts rows unbounded preceding) as run_no
     from (
         select *, {{ seconds_between('lag(ts) over (partition by ' ~ partition_by ~ ' order by ts)', 'ts') }} as gap_s
@@ -14,7 +14,7 @@
 
 {#- Duration of a run of n samples [s]. -#}
 {% macro run_duration_s(n_samples) -%}
-    ({{ n_samples }} * {{ var('sample_period_s') }})
+    ({{ n_samples }} * {{ definition('run', 'sample_period_s') }})
 {%- endmacro %}
 
 {#- `duration_s >= threshold_s`, tolerant to the floating-point error of n x 0.1. -#}

@@ -16,3 +16,11 @@
     (select {{ agg }}(value) from {{ ref('dwd_trigger_threshold') }}
      where trigger = '{{ trigger }}' and parameter = '{{ parameter }}')
 {%- endmacro %}
+
+{#- The default ('*') value of one definition of seed trigger_definitions as a scalar subquery, for the
+    parameters that do not vary by vehicle class: trigger 'run' (sampling and run semantics) and 'phantom'
+    (what makes a perception object look like a phantom). -#}
+{% macro definition(trigger, parameter) -%}
+    (select value from {{ ref('dwd_trigger_threshold') }}
+     where vehicle_class = '*' and trigger = '{{ trigger }}' and parameter = '{{ parameter }}')
+{%- endmacro %}

@@ -3,10 +3,12 @@ query on ADS and returns rows consistent with the ADS tables."""
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 
-from tests.fixtures.warehouse import run_dbt
+from tests.fixtures.warehouse import PROJECT_DIR, run_dbt
 
 ANALYSES = ["site_rates_yesterday", "autonomy_by_road_type", "version_mps_change", "top_cases_tonight"]
 
@@ -28,7 +30,7 @@ def answers(dbt_warehouse, tmp_path_factory):
 
 def _rows(answers, name):
     columns, rows = answers[name]
-    return [dict(zip(columns, r)) for r in rows]
+    return [dict(zip(columns, r, strict=True)) for r in rows]
 
 
 def test_site_rates_have_intervals_around_the_rate(answers):
@@ -63,3 +65,15 @@ def test_top_cases_tonight_in_queue_order(answers):
     priorities = [r["priority"] for r in rows]
     assert priorities == sorted(priorities, reverse=True)
     assert all(r["ts_start"] < r["ts_end"] and r["reason"] for r in rows)
+
+
+def test_example_queries_follow_the_latest_day():
+    """The docs' and the analyses' queries name no fixed day or version: a day filter is the latest day."""
+    docs = (PROJECT_DIR / "docs/analysts.md").read_text().split("### Example queries")[1].split("\n### ")[0]
+    queries = re.findall(r"```sql\n(.*?)```", docs, re.S)
+    queries += [(PROJECT_DIR / "analyses" / f"{name}.sql").read_text() for name in ANALYSES]
+    assert len(queries) >= 9
+    for query in queries:
+        assert not re.search(r"date '\d{4}-|'v\d+\.\d+|run_date", query), query
+        if re.search(r"\bdt = ", query):
+            assert re.search(r"dt = \(select max\((\w+\.)?dt\) from ", query), query

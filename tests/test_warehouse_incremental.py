@@ -1,9 +1,9 @@
-"""Incremental by day: building the test fleet day by day (`--vars {run_date: ...}`) gives exactly the tables
-of the full build, and re-running a day replaces it without double counting."""
+"""Incremental by day: building the test fleet day by day (`--event-time-start D --event-time-end D+1`) gives
+exactly the tables of the full build, and re-running a day replaces it without double counting."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 
 import duckdb
 import pytest
@@ -11,6 +11,12 @@ import pytest
 from tests.fixtures.warehouse import copy_warehouse, run_dbt
 
 LAYERS = ("dwd", "dws", "ads")
+
+
+def run_day_args(day: dt.date | str) -> list[str]:
+    """The dbt flags that make a run build one UTC day (the event-time window [day, day + 1))."""
+    day = dt.date.fromisoformat(str(day))
+    return ["--event-time-start", day.isoformat(), "--event-time-end", (day + dt.timedelta(days=1)).isoformat()]
 
 
 def _tables(con) -> list[str]:
@@ -52,7 +58,7 @@ def day_by_day(ods_warehouse, tmp_path_factory):
     path = copy_warehouse(ods_warehouse.path, tmp_path_factory.mktemp("incremental"))
     run_dbt(["seed"], path)
     for day in ods_warehouse.days:
-        run_dbt(["run", "--vars", json.dumps({"run_date": day.isoformat()})], path)
+        run_dbt(["run", *run_day_args(day)], path)
     return path
 
 
@@ -65,7 +71,6 @@ def test_day_by_day_build_equals_full_build(dbt_warehouse, day_by_day):
 
 
 def test_rerunning_a_day_replaces_it(ods_warehouse, dbt_warehouse, day_by_day):
-    first = ods_warehouse.days[0].isoformat()
     rerun = "dwd_trg_hard_brake dwd_drive_mode_segment+ dwd_event+"
-    run_dbt(["run", "--select", rerun, "--vars", json.dumps({"run_date": first})], day_by_day)
+    run_dbt(["run", "--select", rerun, *run_day_args(ods_warehouse.days[0])], day_by_day)
     assert _differences(dbt_warehouse, day_by_day) == {}

@@ -12,8 +12,8 @@ import yaml
 from fleetloop.ingest import ensure_ods_schema
 from tests.fixtures.warehouse import PROJECT_DIR, run_dbt
 
-ADS_TABLES = ["ads_fleet_overview_1d", "ads_site_health_1d", "ads_road_type_1d", "ads_version_compare", "ads_case_queue",
-              "ads_ops_queue"]
+ADS_TABLES = ["ads_fleet_overview_1d", "ads_site_health_1d", "ads_road_type_1d", "ads_version_compare",
+              "ads_case_queue", "ads_ops_queue"]
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +48,12 @@ def test_ads_contract_matches_table(empty_build, model):
             "where table_schema = 'ads' and table_name = ? order by ordinal_position", [model]
         ).fetchall()
     assert actual == [(c["name"], c["data_type"]) for c in spec["columns"]]
+
+
+def test_no_threshold_or_day_travels_as_a_dbt_var():
+    """Thresholds live in the seeds and the run day in the event-time window: the project declares no vars and
+    no model or macro reads one (a var in the parse state would also cost the partial parse)."""
+    assert "vars" not in yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    readers = [str(p.relative_to(PROJECT_DIR)) for d in ("models", "macros") for p in (PROJECT_DIR / d).rglob("*.sql")
+               if "var(" in p.read_text()]
+    assert readers == []

@@ -63,14 +63,17 @@ select
     severity::integer as severity,
     uncertainty::double as uncertainty,
     priority::double as priority,
-    row_number() over (partition by dt order by priority desc, severity desc, ts_start, case_id)::bigint as queue_rank,
+    row_number() over (
+        partition by dt order by priority desc, severity desc, ts_start asc, case_id asc
+    )::bigint as queue_rank,
     perception_suspect::boolean as perception_suspect,
     queue_action::varchar as action,
     concat_ws(
         '; ',
         reason,
-        case when len(ops_triggers) > 0 then
-            array_to_string(ops_triggers, ', ') || ': operations ticket (ads_ops_queue), not replayed'
+        case
+            when len(ops_triggers) > 0 then
+                array_to_string(ops_triggers, ', ') || ': operations ticket (ads_ops_queue), not replayed'
         end
     )::varchar as reason
 from queued

@@ -27,10 +27,10 @@ select
     f.autonomy_rate_km::double as autonomy_rate_km,
     f.avg_speed_kph::double as avg_speed_kph,
     f.exposure_km::double as exposure_km,
-    {{ rate_columns('mps', 'f.n_mps', 'f.km_total') }},
-    {{ rate_columns('mpd_all', 'f.n_mpd_all', 'f.km_total') }},
-    {{ rate_columns('mpd_resp', 'f.n_mpd_resp', 'f.km_total') }},
-    {{ mpi_columns('f.n_takeover', 'f.km_total') }},
+    {{ rate_columns('mps', 'f.n_mps', 'f.km_total') }},  -- noqa: PRS
+    {{ rate_columns('mpd_all', 'f.n_mpd_all', 'f.km_total') }},  -- noqa: PRS
+    {{ rate_columns('mpd_resp', 'f.n_mpd_resp', 'f.km_total') }},  -- noqa: PRS
+    {{ mpi_columns('f.n_takeover', 'f.km_total') }},  -- noqa: PRS
     f.n_hard_brake::bigint as n_hard_brake,
     f.n_stuck::bigint as n_stuck,
     f.n_offline::bigint as n_offline,

@@ -27,7 +27,7 @@ ops_events as (
         e.trigger || ' at ' || strftime(e.ts_start at time zone 'UTC', '%H:%M:%S') || ' '
         || json_merge_patch(e.attributes, '{"dt": null}')::varchar as label
     from events as e
-    inner join catalog as k on k.trigger = e.trigger and k.action = 'ops_ticket'
+    inner join catalog as k on e.trigger = k.trigger and k.action = 'ops_ticket'
 ),
 
 case_replayable as (

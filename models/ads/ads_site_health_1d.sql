@@ -22,8 +22,8 @@ select
     (offline_s / 60)::double as offline_minutes,
     n_site_anomaly::bigint as n_site_anomalies,
     exposure_km::double as exposure_km,
-    {{ rate_columns('mps', 'n_mps', 'km_total') }},
-    {{ rate_columns('mpd_all', 'n_mpd_all', 'km_total') }},
-    {{ rate_columns('mpd_resp', 'n_mpd_resp', 'km_total') }},
-    {{ mpi_columns('n_takeover', 'km_total') }}
+    {{ rate_columns('mps', 'n_mps', 'km_total') }},  -- noqa: PRS
+    {{ rate_columns('mpd_all', 'n_mpd_all', 'km_total') }},  -- noqa: PRS
+    {{ rate_columns('mpd_resp', 'n_mpd_resp', 'km_total') }},  -- noqa: PRS
+    {{ mpi_columns('n_takeover', 'km_total') }}  -- noqa: PRS
 from sites

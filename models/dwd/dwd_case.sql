@@ -11,10 +11,11 @@ with params as (
 events as (
     select e.*, coalesce(v.vehicle_class, '*') as class_key, v.vehicle_class as registry_class
     from {{ ref('dwd_event') }} as e
-    left join {{ ref('dwd_vehicle') }} as v on v.vehicle_id = e.vehicle_id
-    where e.vehicle_id is not null
+    left join {{ ref('dwd_vehicle') }} as v on e.vehicle_id = v.vehicle_id
+    where
+        e.vehicle_id is not null
         and e.trigger != 'site_anomaly'
-        {%- if run_date() %}
+    {%- if run_date() %}
         and e.dt between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1
         {%- endif %}
 ),
@@ -25,7 +26,7 @@ windows as (
         e.ts_start - to_seconds(p.pre_s) as window_start,
         e.ts_end + to_seconds(p.post_s) as window_end
     from events as e
-    inner join params as p on p.vehicle_class = e.class_key
+    inner join params as p on e.class_key = p.vehicle_class
 ),
 
 merged as (
@@ -93,7 +94,7 @@ case_uncertainty as (
     select s.case_id, max(p.norm_entropy) as uncertainty
     from case_seconds as s
     inner join planner as p
-        on p.vehicle_id = s.vehicle_id and p.epoch_s = s.epoch_s and p.ts between s.ts_start and s.ts_end
+        on s.vehicle_id = p.vehicle_id and s.epoch_s = p.epoch_s and p.ts between s.ts_start and s.ts_end
     group by s.case_id
 ),
 
@@ -101,10 +102,11 @@ phantom_objects as (
     select c.case_id, count(distinct o.object_id) as n_phantom_objects
     from run_day_cases as c
     inner join {{ ref('dwd_perception_object') }} as o
-        on o.vehicle_id = c.vehicle_id and o.ts between c.ts_start and c.ts_end
-    where o.is_phantom_looking
+        on c.vehicle_id = o.vehicle_id and o.ts between c.ts_start and c.ts_end
+    where
+        o.is_phantom_looking
         and o.ahead_m >= 0
-        and o.range_m <= {{ var('phantom_ahead_m') }}
+        and o.range_m <= {{ definition('phantom', 'ahead_m') }}
     group by c.case_id
 ),
 
@@ -112,7 +114,7 @@ perception_errors as (
     select c.case_id, count(*) as n_perception_errors
     from run_day_cases as c
     inner join {{ ref('dwd_error_code') }} as e
-        on e.vehicle_id = c.vehicle_id and e.ts between c.ts_start and c.ts_end
+        on c.vehicle_id = e.vehicle_id and e.ts between c.ts_start and c.ts_end
     where e.module = 'perception'
     group by c.case_id
 ),
@@ -157,12 +159,13 @@ select
         array_to_string(trigger_labels, ', '),
         'severity ' || severity,
         'planner uncertainty ' || round(uncertainty, 2),
-        case when perception_suspect then
-            'perception suspect (' || concat_ws(
-                ', ',
-                case when n_phantom_objects > 0 then 'phantom-looking object ahead' end,
-                case when n_perception_errors > 0 then 'perception error code' end
-            ) || '): raw upload'
+        case
+            when perception_suspect then
+                'perception suspect (' || concat_ws(
+                    ', ',
+                    case when n_phantom_objects > 0 then 'phantom-looking object ahead' end,
+                    case when n_perception_errors > 0 then 'perception error code' end
+                ) || '): raw upload'
         end
     ) as reason
 from scored

@@ -1,18 +1,30 @@
 -- The common event table: every trigger firing in one shape, with the vehicle's dimensions as of the event
 -- start (class, city, route, road type, software version from the latest heartbeat at or before it; the
--- city of site-wide events from seed sites).
-{%- set trigger_models = ['dwd_trg_hard_brake', 'dwd_trg_weaving', 'dwd_trg_stuck', 'dwd_trg_offline',
-                          'dwd_trg_site_anomaly', 'dwd_trg_error_burst', 'dwd_trg_takeover',
-                          'dwd_trg_vehicle_call', 'dwd_trg_asr_keyword', 'dwd_trg_uncertainty',
-                          'dwd_trg_output_jitter'] %}
+-- city of site-wide events from seed sites). The triggers are those of seed trigger_catalog (tested by
+-- assert_every_trigger_in_catalog); the union reads every model of models/dwd/trigger/, listed here because
+-- dbt resolves refs before any data exists, and checked against that folder when the model compiles.
+{%- set trigger_models = ['dwd_trg_asr_keyword', 'dwd_trg_error_burst', 'dwd_trg_hard_brake', 'dwd_trg_offline',
+                          'dwd_trg_output_jitter', 'dwd_trg_site_anomaly', 'dwd_trg_stuck', 'dwd_trg_takeover',
+                          'dwd_trg_uncertainty', 'dwd_trg_vehicle_call', 'dwd_trg_weaving'] %}
+{%- if execute %}
+    {%- set in_folder = [] %}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model'
+        and node.original_file_path.startswith('models/dwd/trigger/') %}
+        {%- do in_folder.append(node.name) %}
+    {%- endfor %}
+    {%- if in_folder | sort != trigger_models %}
+        {{ exceptions.raise_compiler_error('dwd_event reads ' ~ trigger_models ~ ' but models/dwd/trigger/ holds '
+                                           ~ in_folder) }}
+    {%- endif %}
+{%- endif %}
 with events as (
     {%- for m in trigger_models %}
-    select event_id, dt, vehicle_id, site_id, trigger, ts_start, ts_end, severity, attributes
-    from {{ ref(m) }}
-    where {{ in_run_period('dt') }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select event_id, dt, vehicle_id, site_id, trigger, ts_start, ts_end, severity, attributes
+        from {{ ref(m) }}
+        where {{ in_run_period('dt') }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -45,5 +57,5 @@ select
     h.version
 from events as e
 asof left join heartbeat as h
-    on h.vehicle_id = e.vehicle_id and e.ts_start >= h.ts
-left join sites as s on s.site_id = e.site_id
+    on e.vehicle_id = h.vehicle_id and e.ts_start >= h.ts
+left join sites as s on e.site_id = s.site_id

@@ -1,7 +1,9 @@
--- Every trigger (defined in seeds/trigger_definitions.csv or firing in dwd_event) has a row in
--- seeds/trigger_catalog.csv: a case is routed (replay, raw upload or operations ticket) only by the catalog.
+-- Every event trigger (a trigger of seeds/trigger_definitions.csv with a severity, or one firing in dwd_event)
+-- has a row in seeds/trigger_catalog.csv: a case is routed (replay, raw upload or operations ticket) only by
+-- the catalog. (The definitions' case, run and phantom rows are parameters, not triggers.)
 with triggers as (
-    select trigger from {{ ref('trigger_definitions') }} where trigger != 'case'
+    select trigger from {{ ref('trigger_definitions') }}
+    where parameter = 'severity'
     union
     select trigger from {{ ref('dwd_event') }}
 ),

@@ -9,7 +9,7 @@ with versions as (
         max(dt) as last_dt,
         count(distinct dt) as n_days,
         sum(n_vehicles) as n_vehicle_days,
-        sum(km_total) as exposure_km,
+        {{ exact_sum('km_total') }} as exposure_km,
         sum(n_mps) as n_mps,
         sum(n_mpd_all) as n_mpd_all,
         sum(n_mpd_resp) as n_mpd_resp,
@@ -27,11 +27,13 @@ baseline as (
 
 metrics as (
     {%- for metric in ['mps', 'mpd_all', 'mpd_resp', 'takeover'] %}
-    select version, first_dt, last_dt, n_days, n_vehicle_days, exposure_km, '{{ metric }}' as metric, n_{{ metric }} as event_count
-    from versions
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            version, first_dt, last_dt, n_days, n_vehicle_days, exposure_km, '{{ metric }}' as metric,
+            n_{{ metric }} as event_count
+        from versions
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -43,7 +45,7 @@ compared as (
         base.exposure_km as baseline_exposure_km
     from metrics as m
     cross join baseline as b
-    left join metrics as base on base.version = b.baseline_version and base.metric = m.metric
+    left join metrics as base on b.baseline_version = base.version and m.metric = base.metric
 ),
 
 tested as (
@@ -69,13 +71,15 @@ select
     exposure_km::double as exposure_km,
     event_count::bigint as event_count,
     {{ per_10k_km('event_count', 'exposure_km') }}::double as rate_per_10k_km,
-    ({{ poisson_low('event_count') }} / nullif(exposure_km, 0) * 10000)::double as ci_low,
-    ({{ poisson_high('event_count') }} / nullif(exposure_km, 0) * 10000)::double as ci_high,
+    ({{ poisson_low('event_count') }} / nullif(exposure_km, 0) * 10000)::double as ci_low,  -- noqa: PRS, LT02
+    ({{ poisson_high('event_count') }} / nullif(exposure_km, 0) * 10000)::double as ci_high,  -- noqa: PRS, LT02
     baseline_event_count::bigint as baseline_event_count,
     baseline_exposure_km::double as baseline_exposure_km,
     {{ per_10k_km('baseline_event_count', 'baseline_exposure_km') }}::double as baseline_rate_per_10k_km,
-    ({{ per_10k_km('event_count', 'exposure_km') }}
-        / nullif({{ per_10k_km('baseline_event_count', 'baseline_exposure_km') }}, 0))::double as rate_ratio,
+    (
+        {{ per_10k_km('event_count', 'exposure_km') }}
+        / nullif({{ per_10k_km('baseline_event_count', 'baseline_exposure_km') }}, 0)
+    )::double as rate_ratio,
     p_value::double as p_value,
     coalesce(p_value < 0.05, false)::boolean as is_significant
 from tested

@@ -40,5 +40,5 @@ select
     v.site_id
 from notes as n
 left join hits as h
-    on h.vehicle_id = n.vehicle_id and h.ts = n.ts and h.operator_id = n.operator_id
-left join vehicles as v on v.vehicle_id = n.vehicle_id
+    on n.vehicle_id = h.vehicle_id and n.ts = h.ts and n.operator_id = h.operator_id
+left join vehicles as v on n.vehicle_id = v.vehicle_id

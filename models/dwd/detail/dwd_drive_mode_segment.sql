@@ -28,8 +28,8 @@ segments as (
         min(ts) as ts_start,
         max(ts) as ts_end,
         count(*) as n_samples,
-        sum(sample_s) as duration_s,
-        sum(distance_m) as distance_m
+        {{ exact_sum('sample_s') }} as duration_s,
+        {{ exact_sum('distance_m') }} as distance_m
     from numbered
     group by dt, vehicle_id, segment_no
 )

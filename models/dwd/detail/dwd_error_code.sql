@@ -24,4 +24,4 @@ select
     v.site_id
 from codes as e
 left join catalog as c on c.code = upper(e.code)
-left join vehicles as v on v.vehicle_id = e.vehicle_id
+left join vehicles as v on e.vehicle_id = v.vehicle_id

@@ -29,6 +29,6 @@ select
     v.vehicle_class,
     d.version
 from heartbeat as h
-left join vehicles as v on v.vehicle_id = h.vehicle_id
+left join vehicles as v on h.vehicle_id = v.vehicle_id
 left join deployments as d
-    on d.vehicle_id = h.vehicle_id and h.ts >= d.valid_from and h.ts < d.valid_to
+    on h.vehicle_id = d.vehicle_id and h.ts >= d.valid_from and h.ts < d.valid_to

@@ -48,5 +48,5 @@ select
     h.road_type,
     h.version
 from classified as i
-left join vehicles as v on v.vehicle_id = i.vehicle_id
-asof left join heartbeat as h on h.vehicle_id = i.vehicle_id and i.ts >= h.ts
+left join vehicles as v on i.vehicle_id = v.vehicle_id
+asof left join heartbeat as h on i.vehicle_id = h.vehicle_id and i.ts >= h.ts

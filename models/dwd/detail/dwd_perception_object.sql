@@ -10,7 +10,7 @@ tracks as (
     select
         *,
         {{ seconds_between('min(ts) over t', 'max(ts) over t') }} as track_lifetime_s,
-        round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint as tick
+        round(epoch_ms(ts) / ({{ definition('run', 'sample_period_s') }} * 1000))::bigint as tick
     from objects
     window t as (partition by vehicle_id, object_id)
 ),
@@ -24,7 +24,7 @@ ego as (
     from (
         select
             vehicle_id,
-            round(epoch_ms(ts) / ({{ var('sample_period_s') }} * 1000))::bigint as tick,
+            round(epoch_ms(ts) / ({{ definition('run', 'sample_period_s') }} * 1000))::bigint as tick,
             ts,
             x_m,
             y_m,
@@ -32,7 +32,7 @@ ego as (
         from {{ source('ods', 'ods_pose') }}
         where {{ around_run_day('ts', 'dt') }}
     ) as p
-    semi join object_ticks as k on k.vehicle_id = p.vehicle_id and k.tick = p.tick
+    semi join object_ticks as k on p.vehicle_id = k.vehicle_id and p.tick = k.tick
     qualify row_number() over (partition by p.vehicle_id, p.tick order by p.ts) = 1
 )
 
@@ -48,8 +48,8 @@ select
     o.track_lifetime_s,
     (o.x_m - e.x_m) * cos(e.heading_rad) + (o.y_m - e.y_m) * sin(e.heading_rad) as ahead_m,
     sqrt(power(o.x_m - e.x_m, 2) + power(o.y_m - e.y_m, 2)) as range_m,
-    o.track_lifetime_s < {{ var('phantom_max_track_s') }}
-        or o.confidence < {{ var('phantom_max_confidence') }} as is_phantom_looking
+    o.track_lifetime_s < {{ definition('phantom', 'max_track_s') }}
+    or o.confidence < {{ definition('phantom', 'max_confidence') }} as is_phantom_looking
 from tracks as o
-left join ego as e on e.vehicle_id = o.vehicle_id and e.tick = o.tick
+left join ego as e on o.vehicle_id = e.vehicle_id and o.tick = e.tick
 where {{ on_run_day('o.ts', 'o.dt') }}

@@ -1,5 +1,6 @@
 -- 10 Hz planner debug with the shape of the candidate distribution: normalised entropy of
--- p_i = s_i / sum(s) (1 = flat; rounded to 1e-9 so that thresholds compare exactly) and the top-1 minus top-2 score margin; commanded steering kept.
+-- p_i = s_i / sum(s) (1 = flat; rounded to 1e-9 so that thresholds compare exactly) and the top-1 minus top-2
+-- score margin; commanded steering kept.
 -- top-2 without sorting the list: the top-1 again when it occurs twice, else the largest score below it.
 with planner as (
     select * from {{ source('ods', 'ods_planner_debug') }}

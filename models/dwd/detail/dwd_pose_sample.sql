@@ -32,7 +32,7 @@ heartbeat_intervals as (
         epoch_us(ts) as from_us,
         coalesce(
             epoch_us(lead(ts) over (partition by vehicle_id order by ts)),
-            epoch_us(ts) + {{ var('day_margin_s') }} * 1000000::bigint
+            epoch_us(ts) + ({{ definition('run', 'day_margin_s') }} * 1000000)::bigint
         ) as until_us
     from heartbeat
 ),
@@ -61,12 +61,12 @@ joined as (
 
 dimensioned as (
     select
-        j.* exclude (x_m, y_m, heartbeat_road_type, is_heartbeat_stale),
+        j.* exclude (x_m, y_m, heartbeat_road_type, is_heartbeat_stale),  -- noqa: RF02
         case when j.is_heartbeat_stale then coalesce(c.road_type, j.heartbeat_road_type) else j.heartbeat_road_type end
             as road_type
     from joined as j
     left join lane_cells as c
-        on c.site_id = j.site_id
+        on j.site_id = c.site_id
         and c.cell_x = case when j.is_heartbeat_stale then {{ lane_cell('j.x_m') }} end
         and c.cell_y = case when j.is_heartbeat_stale then {{ lane_cell('j.y_m') }} end
 ),
@@ -76,7 +76,7 @@ sampled as (
         *,
         (ts_us - lag(ts_us) over w) / 1e6 as gap_s,
         lag(speed_mps) over w as prev_speed_mps,
-        lag(dimension_hash) over w is distinct from dimension_hash as is_dimension_change
+        coalesce(lag(dimension_hash) over w != dimension_hash, true) as is_dimension_change
     from (
         select *, hash(ts_us // 86400000000, drive_mode, road_type, site_id, route_id, version) as dimension_hash
         from dimensioned
@@ -87,7 +87,7 @@ sampled as (
 measured as (
     select
         *,
-        gap_s is not null and gap_s <= {{ var('pose_max_gap_s') }} as is_continuous
+        gap_s is not null and gap_s <= {{ definition('run', 'pose_max_gap_s') }} as is_continuous
     from sampled
     where {{ on_run_day('ts', 'dt') }}
 )
@@ -100,10 +100,10 @@ select
     lower(drive_mode) as drive_mode,
     lower(task_status) as task_status,
     route_id,
-    case when is_continuous then gap_s else {{ var('sample_period_s') }} end as sample_s,
+    case when is_continuous then gap_s else {{ definition('run', 'sample_period_s') }} end as sample_s,
     case
         when is_continuous then (speed_mps + prev_speed_mps) / 2 * gap_s
-        else speed_mps * {{ var('sample_period_s') }}
+        else speed_mps * {{ definition('run', 'sample_period_s') }}
     end as distance_m,
     is_dimension_change or not is_continuous as is_segment_start,
     road_type,

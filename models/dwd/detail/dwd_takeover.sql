@@ -22,4 +22,4 @@ select
     v.site_id,
     v.city
 from takeovers as t
-left join vehicles as v on v.vehicle_id = t.vehicle_id
+left join vehicles as v on t.vehicle_id = v.vehicle_id

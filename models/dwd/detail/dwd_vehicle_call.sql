@@ -16,4 +16,4 @@ select
     c.reason,
     v.site_id
 from calls as c
-left join vehicles as v on v.vehicle_id = c.vehicle_id
+left join vehicles as v on c.vehicle_id = v.vehicle_id

@@ -59,4 +59,4 @@ counted as (
 
 select site_id, cell_x, cell_y, road_type
 from counted
-qualify row_number() over (partition by site_id, cell_x, cell_y order by n_points desc, road_type) = 1
+qualify row_number() over (partition by site_id, cell_x, cell_y order by n_points desc, road_type asc) = 1

@@ -11,11 +11,13 @@ vehicle_classes as (
 ),
 
 defaults as (
-    select trigger, parameter, value, unit from definitions where vehicle_class = '*'
+    select trigger, parameter, value, unit from definitions
+    where vehicle_class = '*'
 ),
 
 overrides as (
-    select trigger, vehicle_class, parameter, value, unit from definitions where vehicle_class != '*'
+    select trigger, vehicle_class, parameter, value, unit from definitions
+    where vehicle_class != '*'
 ),
 
 resolved as (
@@ -29,7 +31,7 @@ resolved as (
     from defaults as d
     cross join vehicle_classes as c
     left join overrides as o
-        on o.trigger = d.trigger and o.parameter = d.parameter and o.vehicle_class = c.vehicle_class
+        on d.trigger = o.trigger and d.parameter = o.parameter and c.vehicle_class = o.vehicle_class
 )
 
 select * from resolved

@@ -6,7 +6,7 @@ with params as (
 notes as (
     select n.*, coalesce(v.vehicle_class, '*') as vehicle_class
     from {{ ref('dwd_asr_note') }} as n
-    left join {{ ref('dwd_vehicle') }} as v on v.vehicle_id = n.vehicle_id
+    left join {{ ref('dwd_vehicle') }} as v on n.vehicle_id = v.vehicle_id
     where {{ in_run_period('n.dt') }} and len(n.keyword_tags) > 0
 )
 
@@ -28,4 +28,4 @@ select
         'takeover_id', n.takeover_id
     ) as attributes
 from notes as n
-inner join params as p on p.vehicle_class = n.vehicle_class
+inner join params as p on n.vehicle_class = p.vehicle_class

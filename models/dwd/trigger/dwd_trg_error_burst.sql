@@ -7,7 +7,7 @@ with params as (
 codes as (
     select e.vehicle_id, e.site_id, e.ts, e.module, coalesce(v.vehicle_class, '*') as vehicle_class
     from {{ ref('dwd_error_code') }} as e
-    left join {{ ref('dwd_vehicle') }} as v on v.vehicle_id = e.vehicle_id
+    left join {{ ref('dwd_vehicle') }} as v on e.vehicle_id = v.vehicle_id
     where {{ around_run_day('e.ts', 'e.dt') }}
 ),
 
@@ -56,7 +56,7 @@ counted as (
     select e.*, count(c.ts) as n_codes
     from events as e
     left join codes as c
-        on c.vehicle_id = e.vehicle_id and c.module = e.module and c.ts between e.ts_start and e.ts_end
+        on e.vehicle_id = c.vehicle_id and e.module = c.module and c.ts between e.ts_start and e.ts_end
     group by all
 )
 

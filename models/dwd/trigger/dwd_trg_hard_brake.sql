@@ -14,10 +14,11 @@ pose as (
     from (
         select vehicle_id, ts, speed_mps, acc_lon_mps2
         from {{ source('ods', 'ods_pose') }}
-        where {{ around_run_day('ts', 'dt') }}
+        where
+            {{ around_run_day('ts', 'dt') }}
             and acc_lon_mps2 <= {{ loosest_param('hard_brake', 'tier_mild_mps2', 'max') }}
     ) as p
-    left join vehicles as v on v.vehicle_id = p.vehicle_id
+    left join vehicles as v on p.vehicle_id = v.vehicle_id
 ),
 
 braking as (
@@ -59,7 +60,8 @@ tiered as (
             else 'mild'
         end as tier
     from summarised
-    where {{ lasts_at_least(run_duration_s('n_samples'), 'min_duration_s') }}
+    where
+        {{ lasts_at_least(run_duration_s('n_samples'), 'min_duration_s') }}
         and speed_at_start_mps >= min_speed_mps
 )
 

@@ -29,7 +29,8 @@ offline as (
     select gaps.*, params.gap_s, params.severity
     from gaps
     inner join params using (vehicle_class)
-    where gaps.status_before in ('dispatched', 'driving', 'waiting')
+    where
+        gaps.status_before in ('dispatched', 'driving', 'waiting')
         and {{ seconds_between('gaps.ts_start', 'gaps.ts_end') }} > params.gap_s
 )
 
@@ -48,5 +49,5 @@ select
         'task_status', o.status_before
     ) as attributes
 from offline as o
-left join vehicles as v on v.vehicle_id = o.vehicle_id
+left join vehicles as v on o.vehicle_id = v.vehicle_id
 where {{ on_run_day('o.ts_start', utc_date('o.ts_start')) }}

@@ -11,7 +11,7 @@ vehicles as (
 planner as (
     select p.vehicle_id, p.ts, p.commanded_steering_deg, coalesce(v.vehicle_class, '*') as vehicle_class, v.site_id
     from {{ ref('dwd_planner_sample') }} as p
-    left join vehicles as v on v.vehicle_id = p.vehicle_id
+    left join vehicles as v on p.vehicle_id = v.vehicle_id
     where {{ around_run_day('p.ts', 'p.dt') }}
 ),
 

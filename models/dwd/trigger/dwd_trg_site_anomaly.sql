@@ -3,7 +3,9 @@
 -- >= min_vehicles and their share of the active vehicles >= min_share. Site-wide: vehicle_id is null.
 with params as (
     select * exclude (vehicle_class)
-    from ({{ trigger_params('site_anomaly', ['window_s', 'min_share', 'min_vehicles', 'crawl_speed_mps', 'severity']) }})
+    from (
+        {{ trigger_params('site_anomaly', ['window_s', 'min_share', 'min_vehicles', 'crawl_speed_mps', 'severity']) }}
+    )
     where vehicle_class = '*'
 ),
 
@@ -18,7 +20,7 @@ per_vehicle as (
         h.site_id,
         floor(epoch(h.ts) / p.window_s)::bigint as window_no,
         h.vehicle_id,
-        avg(h.speed_mps) as mean_speed_mps,
+        {{ exact_sum('h.speed_mps') }} / count(h.speed_mps) as mean_speed_mps,
         any_value(p.crawl_speed_mps) as crawl_speed_mps
     from heartbeat as h
     cross join params as p

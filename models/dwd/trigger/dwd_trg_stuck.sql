@@ -13,10 +13,11 @@ pose as (
     from (
         select vehicle_id, ts, x_m, y_m, speed_mps, lower(task_status) as task_status
         from {{ source('ods', 'ods_pose') }}
-        where {{ around_run_day('ts', 'dt') }}
+        where
+            {{ around_run_day('ts', 'dt') }}
             and speed_mps < {{ loosest_param('stuck', 'max_speed_mps', 'max') }}
     ) as p
-    left join vehicles as v on v.vehicle_id = p.vehicle_id
+    left join vehicles as v on p.vehicle_id = v.vehicle_id
 ),
 
 halted as (
@@ -62,7 +63,8 @@ tiered as (
         *,
         case when {{ lasts_at_least(run_duration_s('n_samples'), 'problem_s') }} then 'problem' else 'trend' end as tier
     from summarised
-    where {{ lasts_at_least(run_duration_s('n_samples'), 'trend_s') }}
+    where
+        {{ lasts_at_least(run_duration_s('n_samples'), 'trend_s') }}
         and max_displacement_seen_m < max_displacement_m
 )
 

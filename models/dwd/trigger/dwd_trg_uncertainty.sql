@@ -11,7 +11,7 @@ vehicles as (
 planner as (
     select p.vehicle_id, p.ts, p.norm_entropy, p.top_margin, coalesce(v.vehicle_class, '*') as vehicle_class, v.site_id
     from {{ ref('dwd_planner_sample') }} as p
-    left join vehicles as v on v.vehicle_id = p.vehicle_id
+    left join vehicles as v on p.vehicle_id = v.vehicle_id
     where {{ around_run_day('p.ts', 'p.dt') }}
 ),
 
@@ -58,5 +58,6 @@ select
         'min_top_margin', min_top_margin
     ) as attributes
 from summarised
-where {{ lasts_at_least(run_duration_s('n_samples'), 'min_duration_s') }}
+where
+    {{ lasts_at_least(run_duration_s('n_samples'), 'min_duration_s') }}
     and {{ on_run_day('ts_start', utc_date('ts_start')) }}

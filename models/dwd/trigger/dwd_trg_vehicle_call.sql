@@ -8,7 +8,7 @@ with params as (
 calls as (
     select c.*, coalesce(v.vehicle_class, '*') as vehicle_class
     from {{ ref('dwd_vehicle_call') }} as c
-    left join {{ ref('dwd_vehicle') }} as v on v.vehicle_id = c.vehicle_id
+    left join {{ ref('dwd_vehicle') }} as v on c.vehicle_id = v.vehicle_id
     where {{ in_run_period('c.dt') }}
 )
 
@@ -23,4 +23,4 @@ select
     p.severity::integer as severity,
     json_object('dt', c.dt::varchar, 'reason', c.reason) as attributes
 from calls as c
-inner join params as p on p.trigger = c.call_type and p.vehicle_class = c.vehicle_class
+inner join params as p on c.call_type = p.trigger and c.vehicle_class = p.vehicle_class

@@ -15,11 +15,12 @@ pose as (
     from (
         select vehicle_id, ts, speed_mps, yaw_rate_rps, heading_rad
         from {{ source('ods', 'ods_pose') }}
-        where {{ around_run_day('ts', 'dt') }}
+        where
+            {{ around_run_day('ts', 'dt') }}
             and speed_mps >= {{ loosest_param('weaving', 'min_speed_mps', 'min') }}
             and abs(yaw_rate_rps) >= {{ loosest_param('weaving', 'min_swing_rps', 'min') }}
     ) as p
-    left join vehicles as v on v.vehicle_id = p.vehicle_id
+    left join vehicles as v on p.vehicle_id = v.vehicle_id
 ),
 
 swings as (

@@ -20,12 +20,13 @@ incidents as (
 exposure as (
     select
         {{ dims | join(', ') }},
-        sum(duration_s) as operating_s,
-        coalesce(sum(duration_s) filter (where drive_mode = 'auto'), 0) as auto_s,
-        sum(distance_m) / 1000 as km_total,
         {%- for mode in ['auto', 'remote', 'manual', 'fault'] %}
-        coalesce(sum(distance_m) filter (where drive_mode = '{{ mode }}'), 0) / 1000 as km_{{ mode }}{{ ',' if not loop.last }}
+            {%- set in_mode = "drive_mode = '" ~ mode ~ "'" %}
+            coalesce({{ exact_sum('distance_m', in_mode) }}, 0) / 1000 as km_{{ mode }},
         {%- endfor %}
+        {{ exact_sum('duration_s') }} as operating_s,
+        coalesce({{ exact_sum('duration_s', "drive_mode = 'auto'") }}, 0) as auto_s,
+        {{ exact_sum('distance_m') }} / 1000 as km_total
     from segments
     group by all
 ),
@@ -34,13 +35,13 @@ event_counts as (
     select
         {{ dims | join(', ') }},
         {%- for t in trigger_names() %}
-        count(*) filter (where trigger = '{{ t }}') as n_{{ t }},
+            count(*) filter (where trigger = '{{ t }}') as n_{{ t }},
         {%- endfor %}
         count(*) filter (where trigger = 'hard_brake' and tier in ('hard', 'severe')) as n_hard_brake_hard_or_severe,
         count(*) filter (where trigger = 'stuck' and tier = 'problem') as n_stuck_problem,
         count(*) filter (where {{ is_mps_event() }}) as n_mps,
-        coalesce(sum(duration_s) filter (where trigger = 'stuck'), 0) as stuck_s,
-        coalesce(sum(duration_s) filter (where trigger = 'offline'), 0) as offline_s
+        coalesce({{ exact_sum('duration_s', "trigger = 'stuck'") }}, 0) as stuck_s,
+        coalesce({{ exact_sum('duration_s', "trigger = 'offline'") }}, 0) as offline_s
     from events
     group by all
 ),
@@ -66,15 +67,16 @@ unioned as (
 select
     {{ dims | join(', ') }},
     {%- for m in ['operating_s', 'auto_s', 'km_total', 'km_auto', 'km_remote', 'km_manual', 'km_fault'] %}
-    coalesce(sum({{ m }}), 0)::double as {{ m }},
+        coalesce({{ exact_sum(m) }}, 0) as {{ m }},
     {%- endfor %}
     {%- for m in trigger_names() %}
-    coalesce(sum(n_{{ m }}), 0)::bigint as n_{{ m }},
+        coalesce(sum(n_{{ m }}), 0)::bigint as n_{{ m }},
     {%- endfor %}
-    {%- for m in ['n_hard_brake_hard_or_severe', 'n_stuck_problem', 'n_mps', 'n_incidents', 'n_mpd_all', 'n_mpd_resp'] %}
-    coalesce(sum({{ m }}), 0)::bigint as {{ m }},
+    {%- for m in ['n_hard_brake_hard_or_severe', 'n_stuck_problem', 'n_mps', 'n_incidents', 'n_mpd_all',
+                  'n_mpd_resp'] %}
+        coalesce(sum({{ m }}), 0)::bigint as {{ m }},
     {%- endfor %}
-    coalesce(sum(stuck_s), 0)::double as stuck_s,
-    coalesce(sum(offline_s), 0)::double as offline_s
+    coalesce({{ exact_sum('stuck_s') }}, 0) as stuck_s,
+    coalesce({{ exact_sum('offline_s') }}, 0) as offline_s
 from unioned
 group by all
