@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from dagster_pipelines.warehouse.project import PROJECT_DIR
 from fleetloop.contract import SOURCES
 from fleetloop.settings import Settings
 
@@ -99,6 +100,8 @@ def test_blocking_gates_on_ods_and_ads(defs):
         assert (f"{layer}/{table}", "expectations") in checks, table
     dbt_tests = [c for c in checks if c[0].startswith(("dwd/", "dws/", "ads/")) and c[1] != "expectations"]
     assert dbt_tests, "dbt tests should be asset checks"
+    singular = {p.stem for p in (PROJECT_DIR / "tests" / "dbt").glob("*.sql")}
+    assert singular and singular <= {name for _, name in checks}, "every singular dbt test is an asset check"
     blocking = {
         (spec.asset_key.to_user_string(), spec.name)
         for check_def in defs.asset_checks or []

@@ -12,5 +12,6 @@ def build_defs(settings: Settings, partitions_def: dg.PartitionsDefinition) -> d
     from dagster_pipelines.warehouse.project import dbt_project, dbt_resource
 
     project = dbt_project(settings)
-    return dg.Definitions(assets=build_warehouse_assets(project, partitions_def),
+    target = settings.home / "dbt" / "target"  # beside the profile written from the settings
+    return dg.Definitions(assets=build_warehouse_assets(project, partitions_def, target),
                           resources={"dbt": dbt_resource(project)})

@@ -9,6 +9,7 @@ partitioned: one run builds one day) and the all-days tables (unpartitioned, reb
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -67,6 +68,7 @@ def describe_test(node: Mapping[str, Any]) -> str:
 
 # dbt selections of the three invocations (reference data, the day's models, the all-days tables)
 REFERENCE = "resource_type:seed path:models/dwd/dim"
+DAILY = "config.materialized:incremental"  # selected, not "all but the others": an exclude drops its tests too
 ALL_DAYS = "path:models/ads/all_days"
 # An unpartitioned invocation runs the tests whose every parent it builds (or has built before it); a test that
 # also reads a daily model (a relationship from a day's detail to a dimension) runs with that day's models.
@@ -77,16 +79,19 @@ def _translator() -> WarehouseTranslator:
     return WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The dbt assets over the (freshly parsed if needed) manifest: reference, daily and all-days."""
+def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDefinition,
+                           target: Path) -> list[dg.AssetsDefinition]:
+    """The dbt assets over the (freshly parsed if needed) manifest: reference, daily and all-days. Every
+    invocation shares the installation's ``target`` folder, so dbt's partial parse carries from run to run
+    (dagster-dbt would otherwise give each invocation a fresh folder and a full parse)."""
     manifest = prepare(project)
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_reference", select=REFERENCE,
                 dagster_dbt_translator=_translator())
     def warehouse_reference(context, dbt: DbtCliResource):  # a postponed annotation is not resolvable by Dagster
-        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context).stream()
+        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target).stream()
 
-    @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", exclude=f"{REFERENCE} {ALL_DAYS}",
+    @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", select=DAILY,
                 partitions_def=partitions_def, dagster_dbt_translator=_translator())
     def warehouse_daily(context, dbt: DbtCliResource):
         # the day as dbt's event-time window (a run flag: a new day keeps the partial parse; vars would not)
@@ -94,11 +99,12 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
         day = ["--event-time-start", f"{start:%Y-%m-%d}", "--event-time-end", f"{end:%Y-%m-%d}"]
         # unit tests check the SQL on fixed fixtures (CI's `dbt build`); a partition build runs the models and the
         # data tests, which become asset checks
-        yield from dbt.cli(["build", "--exclude", "test_type:unit", *day], context=context).stream()
+        yield from dbt.cli(["build", "--exclude", "test_type:unit", *day], context=context,
+                           target_path=target).stream()
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_all_days", select=ALL_DAYS,
                 dagster_dbt_translator=_translator())
     def warehouse_all_days(context, dbt: DbtCliResource):
-        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context).stream()
+        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target).stream()
 
     return [warehouse_reference, warehouse_daily, warehouse_all_days]

@@ -1,5 +1,7 @@
 -- Every vehicle event (site anomalies excepted) belongs to exactly one case of its vehicle whose window
 -- covers it.
+{{ config(meta={'dagster': {'ref': {'name': 'dwd_case'}}}) }}  -- its asset check's asset
+
 with events as (
     select event_id, vehicle_id, ts_start, ts_end from {{ ref('dwd_event') }}
     where vehicle_id is not null and trigger != 'site_anomaly'

@@ -1,4 +1,6 @@
 -- The fleet's daily km equal the sum of the drive-mode segments (nothing dropped by the rollups).
+{{ config(meta={'dagster': {'ref': {'name': 'dws_fleet_1d'}}}) }}  -- its asset check's asset
+
 with segments as (
     select dt, sum(distance_m) / 1000 as km from {{ ref('dwd_drive_mode_segment') }} group by dt
 ),
