@@ -196,6 +196,31 @@ def _copy_analyst_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create schema if not exists {_ident(schema)}")
         con.execute(f"create table {_ident(schema)}.{_ident(table)} as select {exprs} "
                     f"from {SOURCE_CATALOG}.{_ident(schema)}.{_ident(table)}")
+    _copy_comments(con)
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
+    """The working file's table and column descriptions (dbt's persist_docs) travel with the analysts' copy."""
+    tables = con.execute(
+        "select schema_name, table_name, comment from duckdb_tables() where database_name = ? "
+        "and comment is not null and list_contains(?, schema_name)", [SOURCE_CATALOG, list(PUBLISHED_SCHEMAS)])
+    for schema, table, comment in tables.fetchall():
+        if _exists(con, schema, table):
+            con.execute(f"comment on table {_ident(schema)}.{_ident(table)} is {sql_string(comment)}")
+    columns = con.execute(
+        "select schema_name, table_name, column_name, comment from duckdb_columns() where database_name = ? "
+        "and comment is not null and list_contains(?, schema_name)", [SOURCE_CATALOG, list(PUBLISHED_SCHEMAS)])
+    for schema, table, column, comment in columns.fetchall():
+        if _exists(con, schema, table, column):
+            con.execute(f"comment on column {_ident(schema)}.{_ident(table)}.{_ident(column)} "
+                        f"is {sql_string(comment)}")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str | None = None) -> bool:
+    """Whether the published copy (the current database) has the table, or the column of it."""
+    return bool(con.execute(
+        "select count(*) from duckdb_columns() where database_name = current_database() and schema_name = ? "
+        "and table_name = ? and (? is null or column_name = ?)", [schema, table, column, column]).fetchone()[0])
 
 
 def _copy_load_accounting(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:

@@ -185,3 +185,24 @@ def test_report_and_overview_read_the_published_file(home, tmp_path):
     html = write_report(home.published, tmp_path / "report.html").read_text()
     reason = _working_values(home, "select reason_code from ods.ods_quarantine group by 1 order by count(*) desc")[0]
     assert "Data quality" in html and reason in html
+
+
+def test_descriptions_travel_with_the_published_file(home):
+    """dbt's persist_docs comments of the working file are on the analysts' copy, table and column alike."""
+    sql = ("select schema_name || '.' || table_name || '.' || column_name, comment from duckdb_columns() "
+           "where database_name = current_database() and schema_name = 'ads' and comment is not null")
+    working = dict(_working_values_pairs(home.warehouse, sql))
+    published = dict(_working_values_pairs(home.published, sql))
+    assert working and published == working
+    table_sql = ("select table_name, comment from duckdb_tables() where database_name = current_database() "
+                 "and schema_name = 'ads' and comment is not null")
+    assert dict(_working_values_pairs(home.published, table_sql)) == dict(_working_values_pairs(home.warehouse,
+                                                                                                 table_sql))
+
+
+def _working_values_pairs(path: Path, sql: str) -> list[tuple]:
+    con = connect(path, read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
