@@ -29,6 +29,11 @@ INCIDENT_CATEGORIES = (
 )
 AT_FAULT = ("ours", "other", "unknown")
 OBJECT_CLASSES = ("car", "truck", "bus", "pedestrian", "cyclist", "tricycle", "scooter", "unknown")
+COUNTED_CLASSES = ("pedestrian", "cyclist", "tricycle", "scooter", "car", "truck", "bus")  # known classes
+COUNT_RADII_M = (10, 30, 50)
+TRAFFIC_LIGHT_STATES = ("red", "amber", "green")
+WEATHER_LABELS = ("clear", "rain", "fog", "snow")
+LIGHT_LABELS = ("day", "dusk", "night")
 
 # Physical plausibility bounds shared by the loader and the simulator.
 MAX_SPEED_MPS = 45.0
@@ -102,6 +107,76 @@ _DRIVE_MODE = Field("drive_mode", "VARCHAR", allowed=DRIVE_MODES, description="w
 _SPEED = Field("speed_mps", "DOUBLE", "m/s", "ground speed", minimum=0.0, maximum=MAX_SPEED_MPS)
 _HEADING = Field("heading_rad", "DOUBLE", "rad", "heading in the site frame, CCW from +x",
                  minimum=-3.1416, maximum=3.1416)
+
+
+def _count(name: str, description: str) -> Field:
+    return Field(name, "BIGINT", "1", description, minimum=0.0)
+
+
+def _perception_summary() -> Source:
+    counts = tuple(_count(f"n_{c}_{r}m", f"tracked {c} objects whose centre is within {r} m of the ego's centre")
+                   for c in COUNTED_CLASSES for r in COUNT_RADII_M)
+    return Source(
+        "perception_summary",
+        "the perception stack's summary of every driven second (task driving), at the whole second: counts per "
+        "known class and radius, the lead object in the ego lane, the nearest vulnerable road user (pedestrian, "
+        "cyclist, tricycle, scooter), track quality over the second and the traffic light ahead; objects of "
+        "class unknown count only for confidence and flicker; null fields mean none",
+        "1 Hz",
+        (
+            _ts("ts", "UTC whole second summarised"),
+            _VEHICLE,
+            *counts,
+            Field("lead_class", "VARCHAR", allowed=COUNTED_CLASSES, nullable=True,
+                  description="class of the nearest object ahead in the ego lane"),
+            Field("lead_gap_m", "DOUBLE", "m", "bumper-to-bumper gap along the lane to the lead object",
+                  nullable=True, minimum=-30.0, maximum=1000.0),
+            Field("lead_rel_speed_mps", "DOUBLE", "m/s", "lead speed along the lane minus ego speed",
+                  nullable=True, minimum=-2 * MAX_SPEED_MPS, maximum=2 * MAX_SPEED_MPS),
+            Field("lead_time_headway_s", "DOUBLE", "s", "lead gap divided by ego speed; null when standing",
+                  nullable=True, minimum=-1000.0, maximum=100000.0),
+            Field("vru_distance_m", "DOUBLE", "m", "centre distance to the nearest vulnerable road user",
+                  nullable=True, minimum=0.0, maximum=1000.0),
+            Field("vru_bearing_deg", "DOUBLE", "deg", "bearing of that road user, 0 ahead, CCW positive",
+                  nullable=True, minimum=-180.0, maximum=180.0),
+            Field("min_track_confidence", "DOUBLE", "1", "lowest confidence of any track during the second",
+                  nullable=True, minimum=0.0, maximum=1.0),
+            _count("flickering_tracks", "tracks seen during the second whose whole life is shorter than 1 s"),
+            _count("oncoming_50m", "road users within 50 m moving against the ego in the opposing lanes"),
+            Field("tl_state", "VARCHAR", allowed=TRAFFIC_LIGHT_STATES, nullable=True,
+                  description="state of the next traffic light ahead in sight, for the ego's movement"),
+            Field("tl_distance_m", "DOUBLE", "m", "ego front bumper to that light's stop line",
+                  nullable=True, minimum=0.0, maximum=1000.0),
+        ),
+        ("vehicle_id", "ts"),
+    )
+
+
+def _environment() -> Source:
+    return Source(
+        "environment",
+        "body sensors every heartbeat second: the rain-light sensor, automatic wiper, front camera visibility "
+        "estimate and outside temperature as read, with the labels the body controller derives from them "
+        "(the same logic that runs the automatic wipers and headlamps); a vehicle sends both, so the warehouse "
+        "can use the labels and still audit them against the readings",
+        "1 Hz",
+        (
+            _ts("ts", "UTC second of the reading"),
+            _VEHICLE,
+            Field("rain_sensor_pct", "DOUBLE", "%", "windscreen wetness", minimum=0.0, maximum=100.0),
+            Field("wiper_level", "BIGINT", "1", "automatic wiper: 0 off, 1 interval, 2 low, 3 high",
+                  minimum=0.0, maximum=3.0),
+            Field("ambient_lux", "DOUBLE", "lx", "ambient light", minimum=0.0, maximum=200000.0),
+            Field("visibility_m", "DOUBLE", "m", "front camera visibility estimate", minimum=0.0,
+                  maximum=20000.0),
+            Field("outside_temp_c", "DOUBLE", "degC", "outside air temperature", minimum=-60.0, maximum=70.0),
+            Field("weather", "VARCHAR", allowed=WEATHER_LABELS,
+                  description="on-board label: wet and cold is snow, wet is rain, dry and low visibility is fog"),
+            Field("light", "VARCHAR", allowed=LIGHT_LABELS,
+                  description="on-board label from ambient light (automatic headlamps)"),
+        ),
+        ("vehicle_id", "ts"),
+    )
 
 
 SOURCES: dict[str, Source] = {
@@ -289,6 +364,8 @@ SOURCES: dict[str, Source] = {
             ),
             ("vehicle_id", "deployed_at"),
         ),
+        _perception_summary(),
+        _environment(),
     )
 }
 

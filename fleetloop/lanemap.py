@@ -1,14 +1,16 @@
 """Lane maps of the operating sites, read from ``seeds/sites.csv`` and ``seeds/lane_points.csv``.
 
 Every site frame is local metres (x east, y north) around a WGS84 origin. Lanes are polylines with
-left/right bounds; the drivable area of a site is the union of its lanes. The seed files are produced
-by the simulator's world builder (``fleetloop.sim.world``) and committed.
+left/right bounds; the drivable area of a site is the union of its lanes. Each segment of a lane (point i to
+i + 1) carries its map features: junction (id, signalised), crosswalk, merge and the turn of the lane through
+the junction; ``features_at`` reads them at positions, ``junction_polygons`` gives each junction's area.
+The seed files are produced by the simulator's world builder (``fleetloop.sim.world``) and committed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -29,6 +31,12 @@ class Lane:
     right_bound: np.ndarray
     speed_limit_mps: float
     successors: tuple[str, ...]
+    # per point: the features of the segment from it to the next point (the last point repeats the last one)
+    junction_id: tuple[str | None, ...] = ()
+    junction_signalised: tuple[bool | None, ...] = ()
+    crosswalk: tuple[bool, ...] = ()
+    merge: tuple[bool, ...] = ()
+    turn: tuple[str, ...] = ()
 
     @property
     def width_m(self) -> float:
@@ -89,8 +97,53 @@ class LaneMap:
         """Site-frame metres to (lat, lon) degrees (local equirectangular projection)."""
         return to_wgs84(self.origin_lat, self.origin_lon, x, y)
 
+    def features_at(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """Map features of the lane segment nearest to each point (within ``FEATURE_STEP_M / 2`` along it):
+        junction_id (None outside), junction_signalised (None outside), crosswalk, merge, turn."""
+        (lane_of, seg_of), tree = _segment_index(self)
+        _, nearest = tree.query(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        lane_i, seg_i = lane_of[nearest], seg_of[nearest]
+        pairs = list(zip(lane_i.tolist(), seg_i.tolist(), strict=True))
+        return {name: np.array([getattr(self.lanes[i], name)[j] for i, j in pairs], dtype=object)
+                for name in FEATURE_NAMES}
 
+    def junction_polygons(self) -> dict[str, object]:
+        """Each junction's area (a shapely geometry): the union of its lane segments' quads."""
+        from shapely.geometry import Polygon
+        from shapely.ops import unary_union
+
+        quads: dict[str, list] = {}
+        for lane in self.lanes:
+            for j, junction in enumerate(lane.junction_id[:-1]):
+                if junction:
+                    quads.setdefault(junction, []).append(Polygon(
+                        [lane.left_bound[j], lane.left_bound[j + 1], lane.right_bound[j + 1], lane.right_bound[j]]))
+        return {junction: unary_union(parts) for junction, parts in quads.items()}
+
+
+FEATURE_NAMES = ("junction_id", "junction_signalised", "crosswalk", "merge", "turn")
+FEATURE_STEP_M = 0.1  # resolution of ``features_at`` along a lane
 _INDEX_CACHE: dict[str, tuple] = {}
+_SEGMENT_CACHE: dict[str, tuple] = {}
+
+
+def _segment_index(lane_map: LaneMap):
+    """((lane index, segment index) per point, cKDTree) over segment interiors sampled every FEATURE_STEP_M."""
+    if lane_map.site_id not in _SEGMENT_CACHE:
+        from scipy.spatial import cKDTree
+
+        points, lanes, segments = [], [], []
+        for i, lane in enumerate(lane_map.lanes):
+            a, b = lane.centerline[:-1], lane.centerline[1:]
+            n = np.maximum(1, np.ceil(np.linalg.norm(b - a, axis=1) / FEATURE_STEP_M).astype(int))
+            seg = np.repeat(np.arange(n.size), n)
+            frac = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + 0.5) / np.repeat(n, n)
+            points.append(a[seg] + (b - a)[seg] * frac[:, None])
+            lanes.append(np.full(seg.size, i))
+            segments.append(seg)
+        _SEGMENT_CACHE[lane_map.site_id] = ((np.concatenate(lanes), np.concatenate(segments)),
+                                            cKDTree(np.vstack(points)))
+    return _SEGMENT_CACHE[lane_map.site_id]
 
 
 def _lane_index(lane_map: LaneMap):
@@ -136,7 +189,12 @@ def site_ids() -> list[str]:
     return [r["site_id"] for r in read_seed("sites")]
 
 
-@lru_cache(maxsize=None)
+def _flag(text: str | None) -> bool | None:
+    """A seed boolean: 'true' / 'false', None when empty or absent (imported maps carry no features)."""
+    return None if not text else text == "true"
+
+
+@cache
 def load_lane_map(site_id: str) -> LaneMap:
     """The lane map of one site from the committed seeds; a clear error for an unknown site."""
     sites = {r["site_id"]: r for r in read_seed("sites")}
@@ -146,14 +204,15 @@ def load_lane_map(site_id: str) -> LaneMap:
     lanes, order = {}, []
     for r in rows:
         if r["lane_id"] not in lanes:
-            lanes[r["lane_id"]] = (r, [])
+            lanes[r["lane_id"]] = (r, [], [])
             order.append(r["lane_id"])
+        lanes[r["lane_id"]][2].append(r)
         lanes[r["lane_id"]][1].append(
             [float(r[k]) for k in ("x_m", "y_m", "left_x_m", "left_y_m", "right_x_m", "right_y_m")]
         )
     result = []
     for lane_id in order:
-        head, pts = lanes[lane_id]
+        head, pts, points = lanes[lane_id]
         arr = np.array(pts)
         result.append(Lane(
             lane_id=lane_id,
@@ -164,6 +223,11 @@ def load_lane_map(site_id: str) -> LaneMap:
             right_bound=arr[:, 4:6],
             speed_limit_mps=float(head["speed_limit_mps"]),
             successors=tuple(s for s in head["successors"].split("|") if s),
+            junction_id=tuple(r.get("junction_id") or None for r in points),
+            junction_signalised=tuple(_flag(r.get("junction_signalised")) for r in points),
+            crosswalk=tuple(bool(_flag(r.get("crosswalk"))) for r in points),
+            merge=tuple(bool(_flag(r.get("merge"))) for r in points),
+            turn=tuple(r.get("turn") or "straight" for r in points),
         ))
     site = sites[site_id]
     return LaneMap(site_id, site["city"], float(site["origin_lat"]), float(site["origin_lon"]), result)

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from fleetloop_shell.cli import main
 from fleetloop.sim import SimConfig, simulate
+from fleetloop_shell.cli import main
 
 SMALL = dict(vehicles=5, days=2, start=dt.date(2026, 11, 2), hours_per_day=1.0, fault_rate=0.02,
              event_rate_scale=10.0, vehicles_per_shard=2)

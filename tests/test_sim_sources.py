@@ -19,6 +19,7 @@ from tests.fixtures.sim import clean_json_rows, clean_parquet, read_lines
 
 JSON_SOURCES = [s for s in SOURCES.values() if s.default_format == "jsonl"]
 PARQUET_SOURCES = [s for s in SOURCES.values() if s.default_format == "parquet"]
+NUMBER_TYPES = {"DOUBLE": (int, float), "BIGINT": int}  # JSON values each numeric type accepts
 
 
 def _ts_ok(value) -> bool:
@@ -43,8 +44,8 @@ def _value_errors(source, rec: dict) -> list[str]:
             continue
         if f.is_timestamp:
             ok = isinstance(v, str) and _ts_ok(v)
-        elif f.type == "DOUBLE":
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        elif f.type in NUMBER_TYPES:
+            ok = isinstance(v, NUMBER_TYPES[f.type]) and not isinstance(v, bool)
         elif f.type == "BOOLEAN":
             ok = isinstance(v, bool)
         else:
@@ -81,7 +82,7 @@ def test_layout_and_formats(sim_fleet):
         expected = {"parquet"} if source.default_format == "parquet" else {"jsonl", "jsonl.gz"}
         assert suffixes <= expected, (source.name, suffixes)
     assert any(p.name.endswith(".jsonl.gz") for p in raw_files(landing, "heartbeat", sim_fleet.days[0]))
-    for name in ("events", "faults", "distance", "incidents"):
+    for name in ("events", "faults", "distance", "incidents", "scene_seconds", "scenes"):
         assert (sim_fleet.truth_dir / f"{name}.parquet").is_file()
     fleet = json.loads((sim_fleet.truth_dir / "fleet.json").read_text())
     assert len(fleet["vehicles"]) == 12 and fleet["config"]["seed"] == 7
@@ -100,8 +101,9 @@ def test_clean_json_rows_satisfy_the_contract(sim_fleet, source):
         values = col[present]
         if f.is_timestamp:
             assert values.map(lambda v: isinstance(v, str) and _ts_ok(v)).all(), f.name
-        elif f.type == "DOUBLE":
-            assert values.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).all(), f.name
+        elif f.type in NUMBER_TYPES:
+            types = NUMBER_TYPES[f.type]
+            assert values.map(lambda v, types=types: isinstance(v, types) and not isinstance(v, bool)).all(), f.name
             assert values.between(f.minimum if f.minimum is not None else -np.inf,
                                   f.maximum if f.maximum is not None else np.inf).all(), f.name
         elif f.type == "BOOLEAN":

@@ -86,7 +86,7 @@ def test_planner_triggers_match_truth(sim_clean, truth):
     flat_all = planner.flat_samples(values, offsets, trigger_params("uncertainty"))
     found_u, found_j = [], []
     bounds = np.flatnonzero(np.r_[True, vids[1:] != vids[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=False):
         vid = vids[a]
         found_u += [(vid, d.start_us, d.end_us, None)
                     for d in planner.uncertainty(ts[a:b], flat_all[a:b], trigger_params("uncertainty"))]
@@ -106,8 +106,8 @@ def test_heartbeat_triggers_match_truth(sim_clean, truth, sim_fleet):
     sites = heartbeat.site_anomaly(hb, trigger_params("site_anomaly"))
     expected = truth[truth["trigger"] == "site_anomaly"]
     assert len(expected) >= 15
-    got = sorted(zip(sites["site_id"], sites["start_us"], sites["end_us"]))
-    want = sorted(zip(expected["site_id"], expected["start_us"], expected["end_us"]))
+    got = sorted(zip(sites["site_id"], sites["start_us"], sites["end_us"], strict=False))
+    want = sorted(zip(expected["site_id"], expected["start_us"], expected["end_us"], strict=False))
     assert got == want
 
 
@@ -127,14 +127,14 @@ def test_discrete_triggers_match_truth(sim_fleet, truth):
     calls = clean_json_rows(sim_fleet, "vehicle_call").drop_duplicates(["vehicle_id", "ts", "call_type"])
     for call_type in ("call_driver", "call_guard"):
         rows = calls[calls["call_type"] == call_type]
-        _match(truth, [(r.vehicle_id, t, t, None) for r, t in zip(rows.itertuples(), _us(rows["ts"]))],
+        _match(truth, [(r.vehicle_id, t, t, None) for r, t in zip(rows.itertuples(), _us(rows["ts"]), strict=False)],
                call_type, tiered=False)
     notes = clean_json_rows(sim_fleet, "asr_note").drop_duplicates(["vehicle_id", "ts", "operator_id"])
     tags = notes["text"].map(lambda t: discrete.keyword_tags(t)[0])
     hits = notes[tags.map(len) > 0]
     assert (tags.map(len) == 0).sum() > 0, "notes without keywords exist too"
     assert {"zh", "en"} <= {json.loads(a)["language"] for a in truth[truth["trigger"] == "asr_keyword"]["attributes"]}
-    _match(truth, [(r.vehicle_id, t, t, None) for r, t in zip(hits.itertuples(), _us(hits["ts"]))],
+    _match(truth, [(r.vehicle_id, t, t, None) for r, t in zip(hits.itertuples(), _us(hits["ts"]), strict=False)],
            "asr_keyword", tiered=False)
     expected_tags = truth[truth["trigger"] == "asr_keyword"].set_index("start_us")["attributes"].map(
         lambda a: sorted(json.loads(a)["tags"]))

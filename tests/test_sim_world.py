@@ -39,7 +39,7 @@ def test_route_path_lies_on_the_lane_map_with_its_road_types():
         assert dist.max() < 0.1
         got = [lane_map.lanes[i].lane_id for i in lane_idx]
         assert got == [route.lane_id(int(p)) for p in prim]
-        assert all(lane_map.lanes[i].road_type == route.road_types[p] for i, p in zip(lane_idx, prim))
+        assert all(lane_map.lanes[i].road_type == route.road_types[p] for i, p in zip(lane_idx, prim, strict=True))
         assert (lane_map.nearest_lane(x, y) == lane_idx).all()
         assert list(lane_map.road_type_at(x, y)) == [route.road_types[p] for p in prim]
 

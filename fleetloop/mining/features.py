@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleetloop.contract import DRIVE_MODES
+from fleetloop.contract import COUNT_RADII_M, DRIVE_MODES
+from fleetloop.contract import COUNTED_CLASSES as OBJECT_CLASSES
+from fleetloop.contract import LIGHT_LABELS as LIGHTS
+from fleetloop.contract import TRAFFIC_LIGHT_STATES as LIGHT_STATES
+from fleetloop.contract import WEATHER_LABELS as WEATHERS
 from fleetloop.definitions import read_seed, trigger_catalog
 
-OBJECT_CLASSES = ("pedestrian", "cyclist", "tricycle", "scooter", "car", "truck", "bus")
-COUNT_RADII_M = (10, 30, 50)
 TURNS = ("left", "right", "straight")
 LANE_CHANGES = ("none", "left", "right")
-WEATHERS = ("clear", "rain", "fog", "snow")
-LIGHTS = ("day", "dusk", "night")
-LIGHT_STATES = ("red", "amber", "green")
 TRIGGER_PREFIX = "trig_"
 # columns the tag store carries beside the bitmap (the key and what queries filter on)
 KEY_COLUMNS = ("vehicle_id", "ts_s")

@@ -274,7 +274,8 @@ class EventsMixin:
             i0 = t - 2
             s = np.full(life, ego_s + rng.uniform(8, 20))
             tracks = [traffic.Track(f"{prefix}-ph", str(rng.choice(["unknown", "pedestrian"])), self.idx(i0), s,
-                                    np.full(life, rng.uniform(-0.5, 0.5)), rng.uniform(0.15, 0.45, life))]
+                                    np.full(life, rng.uniform(-0.5, 0.5)), rng.uniform(0.15, 0.45, life),
+                                    real=False)]
             if b["tier"] != "mild":
                 i0 = max(0, self.idx(t) - CASE_MARGIN)
                 n = i_end - i0

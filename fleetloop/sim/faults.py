@@ -45,7 +45,7 @@ class Lines:
     lines: list[str]
     labels: dict[int, Label]
 
-    def split(self, n: int) -> tuple["Lines", "Lines"]:
+    def split(self, n: int) -> tuple[Lines, Lines]:
         """The first n lines and the rest, labels following their lines."""
         head = {i: lab for i, lab in self.labels.items() if i < n}
         tail = {i - n: lab for i, lab in self.labels.items() if i >= n}
@@ -167,7 +167,7 @@ def parquet_faults(n: int, rate: float, rng: np.random.Generator) -> tuple[np.nd
     labels = {}
     position = np.empty(order.size, dtype=np.int64)
     position[order] = np.arange(order.size)
-    for j, r in enumerate(dups.tolist()):
+    for j in range(dups.size):
         labels[int(position[n + j])] = "duplicate"
     for r in moved.tolist():
         labels[int(position[r])] = "out_of_order"

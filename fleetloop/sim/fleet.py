@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fleetloop.definitions import read_seed, trigger_params, vehicle_classes
+from fleetloop.sim import environment
 from fleetloop.sim.config import SimConfig
 from fleetloop.sim.world import Route, build_world
 
@@ -19,6 +20,10 @@ BASELINE_VERSION = "v3.2.0"
 ROLLOUT_VERSION = "v3.3.0"
 VEHICLES_PER_SITE = 4  # small fleets fill sites in blocks so that a site jam can involve >= 3 vehicles
 OP_START_JITTER_S = 600
+# Sites that run an evening shift (17:00 local in China, 09:00 UTC), so that dusk and night hours exist even in
+# a short demo day; the shift starts earlier when the operating hours would not fit in the UTC day.
+EVENING_SITES = ("su_logistics", "sh_lingang")
+EVENING_START_S = 9 * 3600
 
 # Events per driving hour of one vehicle at event_rate_scale = 1 on the baseline version.
 BASE_RATES_PER_DRIVING_HOUR = {
@@ -64,7 +69,7 @@ class Vehicle:
     op_start_s: int  # operating hours start, seconds after 00:00 UTC
     rollout: bool  # gets the rollout version
 
-    def version_on(self, plan: "FleetPlan", day: dt.date) -> str:
+    def version_on(self, plan: FleetPlan, day: dt.date) -> str:
         return ROLLOUT_VERSION if self.rollout and day >= plan.rollout_day else BASELINE_VERSION
 
 
@@ -87,6 +92,14 @@ class FleetPlan:
         """Window starts (s after 00:00 UTC) of the jams a vehicle is caught in on a day."""
         return tuple(j.window_start_s for j in self.jams.get((vehicle.site_id, day), ())
                      if vehicle.vehicle_id in j.vehicle_ids)
+
+    def weather(self, site_id: str, day_index: int) -> list[tuple[int, int, str]]:
+        """Weather episodes of a site-day (shared by its vehicles), inside the site's operating hours."""
+        members = [v for v in self.vehicles if v.site_id == site_id]
+        site_index = [s.site_id for s in build_world().sites].index(site_id)
+        window = (min(v.op_start_s for v in members), max(self.op_end_s(v) for v in members))
+        return environment.episodes(rng_for(self.config.seed, 8, site_index, day_index),
+                                    members[0].city, window)
 
     def route(self, vehicle: Vehicle) -> Route:
         return next(r for r in build_world().routes if r.route_id == vehicle.route_id)
@@ -132,7 +145,8 @@ def plan_fleet(config: SimConfig) -> FleetPlan:
         vehicles.append(Vehicle(
             index=i, vehicle_id=f"AV{i + 1:04d}", vehicle_class=route.vehicle_class, city=site.city,
             site_id=site.site_id, route_id=route.route_id,
-            op_start_s=int(rng.integers(0, OP_START_JITTER_S)), rollout=i in rollout,
+            op_start_s=_shift_start_s(site.site_id, config) + int(rng.integers(0, OP_START_JITTER_S)),
+            rollout=i in rollout,
         ))
     rollout_day = config.start + dt.timedelta(days=max(1, config.days // 2))  # after the first day
     plan = FleetPlan(config, tuple(vehicles), rollout_day, {})
@@ -143,6 +157,13 @@ def plan_fleet(config: SimConfig) -> FleetPlan:
             if len(members) >= 3:
                 jams[(site.site_id, day)] = _jam_windows(plan, members, rng_for(config.seed, 2, d, s))
     return FleetPlan(config, tuple(vehicles), rollout_day, jams)
+
+
+def _shift_start_s(site_id: str, config: SimConfig) -> int:
+    """Start of a site's operating shift, seconds after 00:00 UTC (jitter and hours still fit the day)."""
+    if site_id not in EVENING_SITES:
+        return 0
+    return max(0, min(EVENING_START_S, 24 * 3600 - OP_START_JITTER_S - int(round(config.hours_per_day * 3600))))
 
 
 JAM_WINDOW_S = 600

@@ -54,7 +54,7 @@ class PathTable:
     length_m: float
 
     @classmethod
-    def from_primitives(cls, prims: list[tuple]) -> "PathTable":
+    def from_primitives(cls, prims: list[tuple]) -> PathTable:
         lengths = np.array([p[4] for p in prims])
         s0 = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
         return cls(

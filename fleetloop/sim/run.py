@@ -17,15 +17,23 @@ import pyarrow.parquet as pq
 
 from fleetloop.contract import SOURCES
 from fleetloop.sim import faults, fixes
-from fleetloop.sim.config import SimConfig, SimResult
-from fleetloop.sim.fleet import (BASE_RATES_PER_DRIVING_HOUR, JAM_WINDOW_S, SITE_JAMS_PER_SITE_HOUR,
-                                 VERSION_FACTORS, FleetPlan, event_rates, plan_fleet, rng_for)
 from fleetloop.sim.clock import iso
-from fleetloop.sim.signals import DayOutput
+from fleetloop.sim.config import SimConfig, SimResult
+from fleetloop.sim.fleet import (
+    BASE_RATES_PER_DRIVING_HOUR,
+    JAM_WINDOW_S,
+    SITE_JAMS_PER_SITE_HOUR,
+    VERSION_FACTORS,
+    FleetPlan,
+    event_rates,
+    plan_fleet,
+    rng_for,
+)
 from fleetloop.sim.vehicle_day import simulate_vehicle_day
 from fleetloop.sim.writer import ShardDayWriter, gzip_bytes
 
 TRUTH_DIR = "_truth"
+SCENE_SECONDS = "scene_seconds.parquet"
 EVENT_SOURCES = ("takeover", "vehicle_call", "error_code", "asr_note", "incident")
 POSE_FAULT_SHARE = 0.1  # pose rows get faults at a tenth of the JSON rate (duplicates, out of order)
 FILE_FAULT_FACTOR = 10.0  # chance of each file-level fault per shard-day = fault_rate * this
@@ -41,6 +49,8 @@ class ShardResult:
     distance: list[dict] = field(default_factory=list)
     faults: list[dict] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    scene_seconds: list[pa.Table] = field(default_factory=list)
+    scenes: list[dict] = field(default_factory=list)
 
 
 def simulate(config: SimConfig, progress: Callable[[int, int], None] | None = None) -> SimResult:
@@ -56,9 +66,10 @@ def simulate(config: SimConfig, progress: Callable[[int, int], None] | None = No
     # fault labels grow with the data: streamed to the truth file shard by shard, never held whole
     parallel = config.workers > 1 and len(jobs) > 1
     pool = multiprocessing.get_context("spawn").Pool(config.workers) if parallel else contextlib.nullcontext()
-    with _FaultSink(truth_dir / "faults.parquet") as sink, pool:
+    with _FaultSink(truth_dir / "faults.parquet") as sink, _TableSink(truth_dir / SCENE_SECONDS) as seconds, pool:
         for done, r in enumerate(pool.imap(_run_shard_job, jobs) if parallel else map(_run_shard_job, jobs), 1):
             _collect(total, r, sink)
+            seconds.write(r.scene_seconds)
             if progress:
                 progress(done, len(jobs))
     for k, v in _write_fleet_sources(plan).items():
@@ -68,8 +79,9 @@ def simulate(config: SimConfig, progress: Callable[[int, int], None] | None = No
     return SimResult(landing, truth_dir, config, config.day_list, _vehicles_json(plan), total.rows)
 
 
-def _collect(total: ShardResult, r: ShardResult, sink: "_FaultSink") -> None:
+def _collect(total: ShardResult, r: ShardResult, sink: _FaultSink) -> None:
     total.truth += r.truth
+    total.scenes += r.scenes
     total.incidents += r.incidents
     total.distance += r.distance
     sink.write(r.faults)
@@ -93,11 +105,31 @@ class _FaultSink:
         rows = sorted(rows, key=lambda r: (r["source"], r["file"], r["line_number"]))
         self.writer.write_table(pa.table({c: [r[c] for r in rows] for c in FAULT_COLUMNS}, schema=FAULT_SCHEMA))
 
-    def __enter__(self) -> "_FaultSink":
+    def __enter__(self) -> _FaultSink:
         return self
 
     def __exit__(self, *exc) -> None:
         self.writer.close()
+
+
+class _TableSink:
+    """A truth table streamed one row group per shard-day (every part has the same schema)."""
+
+    def __init__(self, path: Path):
+        self.path, self.writer = path, None
+
+    def write(self, tables: list[pa.Table]) -> None:
+        for table in tables:
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self.path, table.schema)
+            self.writer.write_table(table)
+
+    def __enter__(self) -> _TableSink:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _run_shard_job(job: tuple) -> ShardResult:
@@ -124,7 +156,7 @@ def run_shard(plan: FleetPlan, day_index: int, shard: int) -> ShardResult:
         for n, vehicle in enumerate(vehicles):
             out = simulate_vehicle_day(plan, vehicle, day_index)
             vrng = rng_for(config.seed, 5, vehicle.index, day_index)
-            hb_entries = faults.inject(_heartbeat_lines(out), SOURCES["heartbeat"], config.fault_rate, vrng,
+            hb_entries = faults.inject(_json_lines(out.heartbeat), SOURCES["heartbeat"], config.fault_rate, vrng,
                                        in_place=True, protected=out.heartbeat_protected)
             if n == 0 and late:
                 late_part, hb_entries = hb_entries.split(LATE_ROWS)
@@ -142,6 +174,11 @@ def run_shard(plan: FleetPlan, day_index: int, shard: int) -> ShardResult:
             writer.write_parquet("pose", out.pose.take(pa.array(order)), labels)
             writer.write_parquet("planner_debug", out.planner)
             writer.write_parquet("perception_objects", out.perception)
+            for source, columns in (("perception_summary", out.perception_summary),
+                                    ("environment", out.environment)):
+                writer.write_json(source, faults.Lines(_json_lines(columns), {}))
+            result.scene_seconds.append(out.scene_seconds)
+            result.scenes += out.scenes
             result.truth += out.truth
             result.incidents += out.incidents
             result.distance += out.distance
@@ -158,8 +195,9 @@ def run_shard(plan: FleetPlan, day_index: int, shard: int) -> ShardResult:
     return result
 
 
-def _heartbeat_lines(out: DayOutput) -> list[str]:
-    frame = pd.DataFrame(out.heartbeat)
+def _json_lines(columns: dict) -> list[str]:
+    """JSON lines of a 1 Hz source from its columns (NaN and None as null)."""
+    frame = pd.DataFrame(columns)
     text = frame.to_json(orient="records", lines=True, force_ascii=False, double_precision=10)
     return [line for line in text.split("\n") if line]
 
@@ -207,8 +245,8 @@ def _ts(values) -> pa.Array:
 
 
 def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
-    """events (with their fix labels, ``fixes.LABEL_COLUMNS``), incidents, distance and fleet.json
-    (faults.parquet is streamed by ``_FaultSink``)."""
+    """events (with their fix labels, ``fixes.LABEL_COLUMNS``), incidents, distance, injected scenes and
+    fleet.json (faults.parquet and scene_seconds.parquet are streamed shard by shard)."""
     events = sorted(total.truth, key=lambda r: (r["ts_start"], r["truth_id"]))
     columns = ["truth_id", "trigger", "vehicle_id", "site_id", "ts_start", "ts_end", "tier", "cause",
                "attributes", "vehicle_class", "version", *fixes.LABEL_COLUMNS]
@@ -229,6 +267,14 @@ def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
                                                  "route_id", "version", "distance_m", "duration_s"])
     dist = dist.sort_values(["dt", "vehicle_id", "drive_mode", "road_type"], kind="stable").reset_index(drop=True)
     pq.write_table(pa.Table.from_pandas(dist, preserve_index=False), truth_dir / "distance.parquet")
+    scenes = sorted(total.scenes, key=lambda r: (r["vehicle_id"], r["ts_start"], r["kind"]))
+    pq.write_table(pa.table({
+        "vehicle_id": pa.array([r["vehicle_id"] for r in scenes], pa.string()),
+        "site_id": pa.array([r["site_id"] for r in scenes], pa.string()),
+        "kind": pa.array([r["kind"] for r in scenes], pa.string()),
+        "ts_start": _ts([r["ts_start"] for r in scenes]), "ts_end": _ts([r["ts_end"] for r in scenes]),
+        "object_class": pa.array([r["object_class"] for r in scenes], pa.string()),
+    }), truth_dir / "scenes.parquet")
     (truth_dir / "fleet.json").write_text(json.dumps(_fleet_json(plan), indent=1, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
 

@@ -1,5 +1,6 @@
 """Signals of one vehicle-day from its integrated kinematics: the 10 Hz pose and planner_debug tables,
-1 Hz heartbeats, perception objects and the exact distance truth (mixed into ``vehicle_day._Day``)."""
+1 Hz heartbeats, perception objects (then ``scenes`` for the 1 Hz summaries) and the exact distance truth
+(mixed into ``vehicle_day._Day``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class DayOutput:
     heartbeat_protected: np.ndarray  # rows that must stay clean (offline-gap edges)
     records: dict[str, list[dict]]  # takeover, vehicle_call, error_code, asr_note, incident
     perception: pa.Table | None
+    perception_summary: dict  # columns, one row per driven second with a heartbeat
+    environment: dict  # columns, one row per heartbeat
+    scene_seconds: pa.Table  # truth of every driven second
+    scenes: list[dict]  # truth of the injected scenes
     truth: list[dict] = field(default_factory=list)
     incidents: list[dict] = field(default_factory=list)
     distance: list[dict] = field(default_factory=list)
@@ -129,9 +134,13 @@ class SignalsMixin:
             "lat": lat_deg,
             "lon": lon_deg,
         }
-        out = DayOutput(vid, pose, planner, heartbeat, protected, self.records, self.perception(ts_ms),
-                        self.truth, self.incidents, self.distance(mode))
-        return out
+        tracks = self.case_tracks()
+        perception = traffic.to_table(tracks, self.path, ts_ms, vid) if tracks else None
+        scenes = self.scene_outputs(status, {"x": x, "y": y, "heading": heading, "speed": speed, "lat": lat},
+                                    hb_idx, tracks)
+        return DayOutput(vid, pose, planner, heartbeat, protected, self.records, perception, scenes["summary"],
+                         scenes["environment"], scenes["truth"], scenes["scenes"], self.truth, self.incidents,
+                         self.distance(mode))
 
     def origin(self) -> tuple[float, float]:
         site = build_world().site(self.vehicle.site_id)
@@ -159,9 +168,11 @@ class SignalsMixin:
             "commanded_steering_deg": cmd,
         })
 
-    def perception(self, ts_ms: np.ndarray) -> pa.Table | None:
+    def case_tracks(self) -> list[traffic.Track]:
+        """The tracks logged as perception objects: background traffic in the case windows and the objects
+        behind injected events."""
         if not self.windows:
-            return None
+            return []
         spans = sorted((max(0, self.idx(a)), min(self.n, self.idx(b) + 1)) for a, b in self.windows)
         merged = [list(spans[0])]
         for a, b in spans[1:]:
@@ -176,8 +187,8 @@ class SignalsMixin:
         for tr in self.special_tracks:
             keep = min(tr.s.size, self.n - tr.i0)
             tracks.append(traffic.Track(tr.object_id, tr.cls, tr.i0, tr.s[:keep], tr.lat[:keep],
-                                        tr.confidence[:keep], tr.reverse, tr.crossing))
-        return traffic.to_table(tracks, self.path, ts_ms, self.vehicle.vehicle_id)
+                                        tr.confidence[:keep], tr.reverse, tr.crossing, tr.real))
+        return tracks
 
     def distance(self, mode: np.ndarray) -> list[dict]:
         """Exact distance (integral of the true speed) and time per drive mode and road type."""

@@ -34,6 +34,7 @@ class Track:
     confidence: np.ndarray
     reverse: bool = False  # moving against the lane direction
     crossing: bool = False  # heading across the lane
+    real: bool = True  # False for a phantom (a detection of nothing)
 
 
 def background(rng: np.random.Generator, prefix: str, kind: str, i0: int, i1: int, ego_s0: float,

@@ -1,5 +1,6 @@
 """Simulate one vehicle for one day: timeline, injected events, 10 Hz pose/planner, 1 Hz heartbeat,
-event-source records, perception objects in case windows, and the truth of all of it.
+event-source records, perception objects in case windows, the 1 Hz perception summary and environment with
+the scenes behind them, and the truth of all of it.
 
 All signals are computed with numpy over the whole day at once; Python loops only run over tasks and
 events (tens to hundreds per vehicle-day).
@@ -16,6 +17,7 @@ from fleetloop.definitions import vehicle_classes
 from fleetloop.sim import fixes, traffic
 from fleetloop.sim.events import CASE_MARGIN, EventsMixin
 from fleetloop.sim.fleet import FleetPlan, Vehicle, event_rates, rng_for
+from fleetloop.sim.scenes import ScenesMixin
 from fleetloop.sim.signals import DayOutput, SignalsMixin
 from fleetloop.sim.timeline import HZ, Kinematics, Timeline, build_timeline
 
@@ -34,7 +36,7 @@ def kinematics(plan: FleetPlan, vehicle: Vehicle, rng: np.random.Generator) -> K
     return Kinematics(round(cruise, 2), min(1.0, 0.8 * float(cls["max_acc_mps2"])), 1.0, minutes, stops)
 
 
-class _Day(EventsMixin, SignalsMixin):
+class _Day(EventsMixin, SignalsMixin, ScenesMixin):
     """Working state of one vehicle-day simulation."""
 
     def __init__(self, plan: FleetPlan, vehicle: Vehicle, day_index: int):
@@ -44,6 +46,8 @@ class _Day(EventsMixin, SignalsMixin):
         self.rng = rng_for(plan.config.seed, 3, vehicle.index, day_index)
         # the fix-label draws (which stuck episodes wait behind a vehicle) leave the main stream untouched
         self.label_rng = rng_for(plan.config.seed, 6, vehicle.index, day_index)
+        # so do the scene world's draws (ambient traffic, injected scenes, lights, sensors)
+        self.scene_rng = rng_for(plan.config.seed, 7, vehicle.index, day_index)
         self.route = plan.route(vehicle)
         self.path = self.route.path
         self.cls = vehicle_classes()[vehicle.vehicle_class]

@@ -2,6 +2,11 @@
 
 ``build_world()`` is the single source of ``seeds/sites.csv``, ``seeds/routes.csv`` and
 ``seeds/lane_points.csv`` (``write_seeds``); the simulator drives on the same geometry it writes.
+
+Map features (junctions, signalised or not, crosswalks, merges, turn lanes) are spans of a route's primitives,
+shared by its driven and passing lanes. In ``lane_points.csv`` a point's feature columns describe the segment
+from that point to the next one (a lane's last point repeats its last segment); points are added at every span
+boundary, so a position's features are those of the segment it projects onto.
 """
 
 from __future__ import annotations
@@ -44,6 +49,23 @@ _KINDS = {
 _LIMIT_OVERRIDES = {("highway", "tunnel"): 27.8}
 _ARC_POINT_ANGLE_RAD = 0.03  # arc points every 0.03 rad, at least 0.75 m apart
 _LANE_KINDS = (("L", 0.0), ("P", 1.0))  # driven lane, passing lane one lane width to its left
+# map features per route kind: (feature, primitive, start and end as fractions of it, signalised, turn).
+# Corners are left-turn junctions; urban straights get a signalised junction behind a crosswalk; merges join
+# from the right. No junction in a tunnel (urban corner 3 follows the tunnel side).
+CROSSWALK_M = 4.0  # crosswalk width along the lane
+CROSSWALK_GAP_M = 1.0  # between a crosswalk and the junction it guards
+MID_JUNCTION_M = 20.0  # a straight-through junction on a straight
+_FEATURES = {
+    "campus": (("junction", 1, 0.0, 1.0, False, "left"), ("junction", 3, 0.0, 1.0, False, "left"),
+               ("junction", 5, 0.0, 1.0, False, "left"), ("junction", 7, 0.0, 1.0, False, "left"),
+               ("crosswalk", 0, 0.5, None, None, None), ("crosswalk", 4, 0.3, None, None, None),
+               ("crosswalk", 6, 0.6, None, None, None)),
+    "urban": (("junction", 1, 0.0, 1.0, True, "left"), ("junction", 5, 0.0, 1.0, True, "left"),
+              ("junction", 7, 0.0, 1.0, False, "left"),
+              ("junction", 0, 0.5, None, True, "straight"), ("junction", 4, 0.5, None, True, "straight"),
+              ("crosswalk", 6, 0.35, None, None, None), ("merge", 6, 0.6, 0.7, None, None)),
+    "highway": (("merge", 0, 0.4, 0.45, None, None), ("merge", 4, 0.6, 0.65, None, None)),
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,19 @@ class Site:
     city: str
     origin_lat: float
     origin_lon: float
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A map feature on one primitive of a route: arc-length span [u0_m, u1_m) from the primitive's start."""
+
+    kind: str  # junction | crosswalk | merge
+    prim: int
+    u0_m: float
+    u1_m: float
+    junction_id: str | None = None
+    signalised: bool | None = None
+    turn: str | None = None  # junctions: the movement of the route through it
 
 
 @dataclass(frozen=True)
@@ -66,6 +101,7 @@ class Route:
     lane_width_m: float
     road_types: tuple[str, ...]  # per primitive (8)
     speed_limits_mps: tuple[float, ...]  # per primitive (8)
+    features: tuple[Feature, ...] = ()
 
     @property
     def path(self) -> PathTable:
@@ -108,20 +144,65 @@ def build_world() -> World:
             x_cursor += width + 150.0
             road_types = tuple(sides[i // 2] for i in range(8))
             limits = tuple(_LIMIT_OVERRIDES.get((kind, rt), defaults[rt]) for rt in road_types)
-            routes.append(Route(f"{site_id}-r{n + 1}", site_id, kind, vclass, loop, lane_w, road_types, limits))
+            route_id = f"{site_id}-r{n + 1}"
+            routes.append(Route(route_id, site_id, kind, vclass, loop, lane_w, road_types, limits,
+                                _route_features(route_id, kind, loop)))
     return World(tuple(sites), tuple(routes))
 
 
-def _sample_primitive(prim: tuple, spacing_m: float) -> np.ndarray:
-    """Points (N,2) and headings along one primitive, both ends included."""
+def _route_features(route_id: str, kind: str, loop: Loop) -> tuple[Feature, ...]:
+    """The kind's map features on this loop; a mid-straight junction gets the crosswalk before it."""
+    lengths = [p[4] for p in loop.primitives()]
+    out, n_junction = [], 0
+    for feature, prim, f0, f1, signalised, turn in _FEATURES[kind]:
+        u0 = round(f0 * lengths[prim], LANE_POINT_DECIMALS)
+        if feature == "junction":
+            u1 = lengths[prim] if f1 == 1.0 else round(u0 + MID_JUNCTION_M, LANE_POINT_DECIMALS)
+            out.append(Feature("junction", prim, u0, u1, f"{route_id}-J{n_junction}", signalised, turn))
+            n_junction += 1
+            if f1 is None:
+                u_end = u0 - CROSSWALK_GAP_M
+                out.append(Feature("crosswalk", prim, u_end - CROSSWALK_M, u_end))
+        elif feature == "crosswalk":
+            out.append(Feature("crosswalk", prim, u0, u0 + CROSSWALK_M))
+        else:
+            out.append(Feature("merge", prim, u0, round(f1 * lengths[prim], LANE_POINT_DECIMALS)))
+    return tuple(out)
+
+
+def segment_features(route: Route, prim: int, u_m: np.ndarray) -> dict[str, np.ndarray]:
+    """Map context at arc lengths ``u_m`` of one primitive: junction_id (None outside), junction_signalised
+    (None outside), crosswalk, merge, turn ('straight' outside junctions)."""
+    u_m = np.asarray(u_m, float)
+    out = {"junction_id": np.full(u_m.size, None, dtype=object), "junction_signalised": np.full(u_m.size, None,
+                                                                                                dtype=object),
+           "crosswalk": np.zeros(u_m.size, bool), "merge": np.zeros(u_m.size, bool),
+           "turn": np.full(u_m.size, "straight", dtype=object)}
+    for f in route.features:
+        if f.prim != prim:
+            continue
+        inside = (u_m >= f.u0_m) & (u_m < f.u1_m)
+        if f.kind == "junction":
+            out["junction_id"][inside] = f.junction_id
+            out["junction_signalised"][inside] = f.signalised
+            out["turn"][inside] = f.turn
+        else:
+            out[f.kind] |= inside
+    return out
+
+
+def _sample_primitive(prim: tuple, spacing_m: float, breaks_m=()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points (N,2), headings and arc lengths along one primitive, both ends and the feature breaks included."""
     _, x0, y0, h0, length, kappa = prim
     n = max(2, int(np.ceil(length / spacing_m)) + 1)
     u = np.linspace(0.0, length, n)
+    inner = [b for b in breaks_m if 0.0 < b < length]
+    u = np.unique(np.concatenate([u, inner])) if inner else u
     table = PathTable.from_primitives([prim])
     x, y, h, _, _ = table.evaluate(np.minimum(u, length - 1e-9))
     x[-1], y[-1] = _end_point(prim)
     h[-1] = h0 + kappa * length
-    return np.column_stack([x, y]), h
+    return np.column_stack([x, y]), h, u
 
 
 def _end_point(prim: tuple) -> tuple[float, float]:
@@ -133,7 +214,8 @@ def _end_point(prim: tuple) -> tuple[float, float]:
 
 
 def lane_point_rows(world: World) -> list[dict]:
-    """Rows of ``seeds/lane_points.csv``: every lane's centreline and bounds, lane attributes repeated."""
+    """Rows of ``seeds/lane_points.csv``: every lane's centreline and bounds, lane attributes repeated, map
+    features of the segment that starts at the point."""
     rows = []
     for route in world.routes:
         straight_spacing = _KINDS[route.kind][6]
@@ -142,7 +224,11 @@ def lane_point_rows(world: World) -> list[dict]:
             prims = route.loop.primitives(offset)
             for i, prim in enumerate(prims):
                 spacing = straight_spacing if prim[0] == "straight" else max(0.75, _ARC_POINT_ANGLE_RAD / prim[5])
-                pts, heading = _sample_primitive(prim, spacing)
+                # feature spans are fractions of the primitive, the same on both lanes (arcs scale with radius)
+                scale = prim[4] / route.loop.primitives()[i][4]
+                breaks = [b * scale for f in route.features if f.prim == i for b in (f.u0_m, f.u1_m)]
+                pts, heading, u = _sample_primitive(prim, spacing, breaks)
+                context = segment_features(route, i, np.append(u[:-1], u[-2]) / scale)
                 normal = np.column_stack([-np.sin(heading), np.cos(heading)]) * route.lane_width_m / 2
                 left, right = pts + normal, pts - normal
                 for seq in range(len(pts)):
@@ -157,6 +243,11 @@ def lane_point_rows(world: World) -> list[dict]:
                         "x_m": pts[seq, 0], "y_m": pts[seq, 1],
                         "left_x_m": left[seq, 0], "left_y_m": left[seq, 1],
                         "right_x_m": right[seq, 0], "right_y_m": right[seq, 1],
+                        "junction_id": context["junction_id"][seq] or "",
+                        "junction_signalised": _flag(context["junction_signalised"][seq]),
+                        "crosswalk": _flag(context["crosswalk"][seq]),
+                        "merge": _flag(context["merge"][seq]),
+                        "turn": context["turn"][seq],
                     })
     return rows
 
@@ -176,6 +267,11 @@ def seed_tables(world: World | None = None) -> dict[str, str]:
         "routes.csv": _csv(routes),
         "lane_points.csv": _csv(lane_point_rows(world)),
     }
+
+
+def _flag(value) -> str:
+    """A boolean as the seeds write it; empty for None."""
+    return "" if value is None else str(bool(value)).lower()
 
 
 def _csv(rows: list[dict]) -> str:

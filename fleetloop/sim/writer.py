@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from fleetloop.paths import partition_dir
 from fleetloop.sim.faults import Label, Lines
 
-GZIP_SOURCES = ("heartbeat", "error_code")
+GZIP_SOURCES = ("heartbeat", "error_code", "perception_summary", "environment")
 
 
 def gzip_bytes(data: bytes) -> bytes:
