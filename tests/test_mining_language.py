@@ -1,5 +1,5 @@
-"""The mining language: parser cases and errors, hand-computed temporal cases, and the SQL on the bitmap equal to
-the plain-loop reference on random tables, expressions, filters and paddings."""
+"""The mining language: parser cases and errors, hand-computed temporal cases, and the SQL on the bitmap and on the
+runs equal to the plain-loop reference on random tables, expressions, filters and paddings."""
 
 import datetime as dt
 import random
@@ -10,10 +10,10 @@ import pytest
 
 from fleetloop.mining import reference
 from fleetloop.mining.clips import CLIP_COLUMNS, Padding
-from fleetloop.mining.engine import mine
+from fleetloop.mining.engine import compile_query, conjunction, mine
 from fleetloop.mining.features import FILTER_COLUMNS
 from fleetloop.mining.language import And, ForAtLeast, MiningQueryError, Not, Or, TagRef, Then, parse
-from fleetloop.mining.store import DEFAULT_STORE, write_tag_map
+from fleetloop.mining.store import DEFAULT_STORE, SPAN_BLOCK_S, build_runs, read_tag_map, write_tag_map
 from fleetloop.mining.tags import load_tags, tags_from_rows, word_column, word_count
 from fleetloop.warehouse import connect
 
@@ -45,6 +45,7 @@ def _store(con, rows):
     casts = ", ".join(f"{word_column(w)}::UBIGINT as {word_column(w)}" for w in range(word_count(TAGS)))
     con.execute(f"create or replace table {DEFAULT_STORE.table} as select * exclude "
                 f"({', '.join(word_column(w) for w in range(word_count(TAGS)))}), {casts} from frame")
+    build_runs(con)
 
 
 def _row(vehicle, ts_s, *tags, site="s1"):
@@ -160,6 +161,50 @@ def test_sql_equals_the_reference_on_random_queries(con):
                                                                                            .timestamp())} for r in got]
         expected = reference.clips(parse(text, NAMES), rows, padding)
         assert got == expected, text
+
+
+def _as_reference(rows):
+    """Clip rows of the engine in the reference's shape."""
+    out = [dict(zip(CLIP_COLUMNS, r, strict=True)) for r in rows]
+    return [r | {"clip_start_s": int(r.pop("clip_start").timestamp()),
+                 "clip_end_s": int(r.pop("clip_end").timestamp())} for r in out]
+
+
+def test_conjunctions_on_the_runs_equal_the_reference_and_the_bitmap(con):
+    rng = random.Random(23)
+    for case in range(30):
+        vocabulary = rng.sample(NAMES, 3) + ["t63", "t64"]
+        rows = _random_table(rng, vocabulary)
+        if case % 2:  # a route change in mid-drive splits a span; the clips run across it
+            rows = [r | {"route_id": "s1-r2"} if r["ts_s"] % 7 < 3 else r for r in rows]
+        _store(con, rows)
+        text = " and ".join(rng.sample(vocabulary, rng.randint(1, 3)))
+        text += rng.choice(("", " where site = s1", " where days 2026-09-02", " where route = s1-r2 and days "
+                            "2026-09-01 to 2026-09-01"))
+        query = parse(text, NAMES)
+        assert conjunction(query.expr)
+        padding = Padding(rng.randint(0, 3), rng.randint(0, 3))
+        got = _as_reference(mine(con, text, padding=padding).fetchall())
+        assert got == reference.clips(query, rows, padding), text
+        on_bitmap = con.execute(*compile_query(query, read_tag_map(con), padding=padding)).fetchall()
+        assert got == _as_reference(on_bitmap), text
+
+
+def test_runs_are_maximal_and_within_spans(con):
+    # t1 on 0-3 and 5-6 of vehicle a; a route change at second 2 and a log gap at second 8; vehicle b: t1 on
+    # 598-601, across a span block
+    rows = [_row("a", DAY0_S + s, *(["t1"] if s in (0, 1, 2, 3, 5, 6) else []))
+            | ({"route_id": "s1-r9"} if s >= 2 else {}) for s in range(10) if s != 8]
+    assert SPAN_BLOCK_S == 600
+    _store(con, rows + [_row("b", DAY0_S + s, "t1") for s in range(598, 602)])
+    spans = con.execute("select span_id, vehicle_no, route_id, start_s - ?, end_s - ? from dim_tag_span "
+                        "order by span_id", [DAY0_S, DAY0_S]).fetchall()
+    assert spans == [(1, 1, "s1-r1", 0, 1), (2, 1, "s1-r9", 2, 7), (3, 1, "s1-r9", 9, 9),
+                     (4, 2, "s1-r1", 598, 599), (5, 2, "s1-r1", 600, 601)]
+    runs = con.execute("select tag_id, span_id, start_s - ?, end_s - ? from dwd_tag_run order by all",
+                       [DAY0_S, DAY0_S]).fetchall()
+    assert runs == [(1, 1, 0, 1), (1, 2, 2, 3), (1, 2, 5, 6), (1, 4, 598, 599), (1, 5, 600, 601)]
+    assert _clips(con, "t1 where days 2026-09-01") == [("a", 0, 3, 4, 4), ("a", 5, 6, 2, 2), ("b", 598, 601, 4, 4)]
 
 
 def test_the_examples_of_the_docs_parse_with_the_seed_tags():

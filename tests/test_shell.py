@@ -218,7 +218,7 @@ def test_failure_excerpts_leave_out_library_frames():
              f'  File "{library}/dagster/_core/execute.py", line 9, in run',
              "    yield from step()",
              "    ^^^^^^^^^^^^^^^^^",
-             '  File "/work/project/fleetloop/ingest/loader.py", line 79, in load_partition',
+             '  File "/srv/checkout/fleetloop/ingest/loader.py", line 79, in load_partition',
              "    scan = scan_partition(landing)",
              "ValueError: landing missing"]
     assert _own_frames(lines) == [lines[0], *lines[4:]]

@@ -51,3 +51,30 @@ from (
 )
 group by vehicle_id, clip_no
 order by vehicle_id, clip_start"""
+
+
+def run_clips_sql(matched: str, span_table: str, padding: Padding) -> str:
+    """``clips_sql`` over matching runs: ``matched`` has (span_id, start_s, end_s), disjoint runs of seconds.
+    Ordered by a key of vehicle and second (``vehicle_no`` in the high 32 bits), so the windows need no partition
+    and two vehicles are always further apart than a clip's gap."""
+    key = "(p.vehicle_no::BIGINT << 32 | {}_s)"
+    carried = ", ".join(f"arg_min({c}, start_key) as {c}" for c in FILTER_COLUMNS)
+    return f"""
+select vehicle_id,
+  to_timestamp(min(start_s) - {padding.before_s}) as clip_start,
+  to_timestamp(max(end_s) + {padding.after_s}) as clip_end,
+  max(end_s) - min(start_s) + {padding.before_s + padding.after_s + 1} as seconds,
+  sum(end_s - start_s + 1)::BIGINT as matched_s,
+  {carried}
+from (
+  select *, sum(starts_clip) over (order by start_key rows unbounded preceding) as clip_no
+  from (
+    select p.vehicle_id, {', '.join(f'p.{c}' for c in FILTER_COLUMNS)}, m.start_s, m.end_s,
+      {key.format('m.start')} as start_key,
+      coalesce({key.format('m.start')} - lag({key.format('m.end')}) over (order by {key.format('m.start')})
+        > {padding.join_gap_s}, true)::INTEGER as starts_clip
+    from {matched} m join {span_table} p using (span_id)
+  )
+)
+group by clip_no, vehicle_id
+order by vehicle_id, clip_start"""

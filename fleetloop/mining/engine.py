@@ -1,5 +1,10 @@
-"""Running a mining query on a tag store: the syntax tree compiled to SQL over the bitmap (bit tests such as
-``(w1 & 8::UBIGINT) <> 0``; temporal operators as window functions), then clips."""
+"""Running a mining query on a tag store, then clips.
+
+A conjunction of tags (the common question, with any filters) is answered on the run layout: the runs of its
+sparsest tag, restricted to the spans the filters keep, intersected with the runs of each next tag (an equi-join on
+the span and an overlap test), then merged into clips. Every other query (``or``, ``not``, ``then ... within``,
+``for at least``) is compiled to SQL over the per-second bitmap (bit tests such as ``(w1 & 8::UBIGINT) <> 0``;
+temporal operators as window functions)."""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ import itertools
 
 import duckdb
 
-from fleetloop.mining.clips import DEFAULT_PADDING, Padding, clips_sql
+from fleetloop.mining.clips import DEFAULT_PADDING, Padding, clips_sql, run_clips_sql
 from fleetloop.mining.features import FILTER_COLUMNS, KEY_COLUMNS
 from fleetloop.mining.language import And, Expr, Filters, ForAtLeast, Not, Or, Query, TagRef, Then, parse
 from fleetloop.mining.store import DEFAULT_STORE, TagStore, read_tag_map, ubigint
-from fleetloop.mining.tags import word_column
+from fleetloop.mining.tags import WORD_BITS, word_column
 
 _EPOCH = dt.date(1970, 1, 1)
 _VEHICLE_ORDER = "partition by vehicle_id order by ts_s"
@@ -60,16 +65,16 @@ class _Compiler:
         raise TypeError(f"not an expression: {e!r}")
 
 
-def _where(filters: Filters) -> tuple[list[str], list[object]]:
+def _where(filters: Filters, ts_column: str = "ts_s") -> tuple[list[str], list[object]]:
     clauses, params = [], []
     for column, allowed in filters.values.items():
         clauses.append(f"{column} in ({', '.join('?' for _ in allowed)})")
         params.extend(allowed)
     if filters.first_day:
-        clauses.append("ts_s >= ?")
+        clauses.append(f"{ts_column} >= ?")
         params.append(_epoch_s(filters.first_day))
     if filters.last_day:
-        clauses.append("ts_s < ?")
+        clauses.append(f"{ts_column} < ?")
         params.append(_epoch_s(filters.last_day + dt.timedelta(days=1)))
     return clauses, params
 
@@ -93,9 +98,47 @@ def compile_query(query: Query, tag_map: dict[str, tuple[int, int]], store: TagS
     return sql, params
 
 
+def conjunction(expr: Expr) -> tuple[str, ...] | None:
+    """The tags of an expression that is one tag or an ``and`` of tags (the run layout's fast path), else None."""
+    if isinstance(expr, TagRef):
+        return (expr.name,)
+    if isinstance(expr, And) and all(isinstance(o, TagRef) for o in expr.operands):
+        return tuple(dict.fromkeys(o.name for o in expr.operands))
+    return None
+
+
+def compile_conjunction(tag_ids: list[int], filters: Filters, store: TagStore = DEFAULT_STORE,
+                        padding: Padding = DEFAULT_PADDING) -> tuple[str, list[object]]:
+    """SQL and parameters giving the clips of the seconds where every tag of ``tag_ids`` holds, on the run layout;
+    the runs of ``tag_ids[0]`` are read first (put the sparsest tag there)."""
+    clauses, params = _where(filters, "start_s")  # a span lies within one UTC day
+    kept = f" and span_id in (select span_id from {store.span_table} where {' and '.join(clauses)})" if clauses else ""
+    ctes = [f"_r0 as (select span_id, start_s, end_s from {store.run_table} where tag_id = {tag_ids[0]}{kept})"]
+    for i, tag_id in enumerate(tag_ids[1:], start=1):
+        ctes.append(f"_r{i} as (select a.span_id, greatest(a.start_s, b.start_s) as start_s, "
+                    f"least(a.end_s, b.end_s) as end_s from _r{i - 1} a join {store.run_table} b on b.tag_id = "
+                    f"{tag_id} and b.span_id = a.span_id and b.start_s <= a.end_s and a.start_s <= b.end_s)")
+    sql = f"with {', '.join(ctes)}\n" + run_clips_sql(f"_r{len(tag_ids) - 1}", store.span_table, padding)
+    return sql, params
+
+
+def sparsest_first(con: duckdb.DuckDBPyConnection, tag_ids: list[int], store: TagStore = DEFAULT_STORE) -> list[int]:
+    """``tag_ids`` ordered by their number of runs, fewest first."""
+    counts = dict(con.execute(f"select tag_id, count(*) from {store.run_table} where tag_id in "
+                              f"({', '.join(map(str, tag_ids))}) group by tag_id").fetchall())
+    return sorted(tag_ids, key=lambda t: (counts.get(t, 0), t))
+
+
 def mine(con: duckdb.DuckDBPyConnection, text: str, store: TagStore = DEFAULT_STORE,
          padding: Padding = DEFAULT_PADDING) -> duckdb.DuckDBPyRelation:
-    """The clips of the query ``text`` on the tag store of ``con`` (tags as the store was built)."""
+    """The clips of the query ``text`` on the tag store of ``con`` (tags as the store was built): a conjunction on
+    the runs, anything else on the per-second bitmap."""
     tag_map = read_tag_map(con, store)
-    sql, params = compile_query(parse(text, tag_map), tag_map, store, padding)
+    query = parse(text, tag_map)
+    tags = conjunction(query.expr)
+    if tags:
+        tag_ids = sparsest_first(con, [tag_map[t][0] * WORD_BITS + tag_map[t][1] for t in tags], store)
+        sql, params = compile_conjunction(tag_ids, query.filters, store, padding)
+    else:
+        sql, params = compile_query(query, tag_map, store, padding)
     return con.sql(sql, params=params)
