@@ -1,7 +1,7 @@
 """The one Dagster code location (``[tool.dagster]`` in pyproject): raw -> ODS -> DWD -> DWS -> ADS -> scorer ->
 published -> report as one lineage graph, with blocking quality gates, a nightly schedule and a late-data sensor.
 
-Each domain package (``ods``, ``warehouse``, ``scorer``) exposes ``build_defs(settings, partitions)``; this module
+Each domain package (``ods``, ``warehouse``, ``scene``, ``scorer``) exposes ``build_defs(settings, partitions)``; this module
 merges them and adds the cross-domain parts (raw landing, gates, publication, report, jobs, automation). Settings
 are resolved once here, at the code location's edge (``Settings.from_env`` for ``dagster dev`` and the UI; the
 operators' shell passes its own), and reach every asset through the ``warehouse`` resource.
@@ -15,7 +15,8 @@ import dagster as dg
 
 from fleetloop.settings import Settings
 
-DOMAIN_PACKAGES = ("dagster_pipelines.ods", "dagster_pipelines.warehouse", "dagster_pipelines.scorer")
+DOMAIN_PACKAGES = ("dagster_pipelines.ods", "dagster_pipelines.warehouse", "dagster_pipelines.scene",
+                   "dagster_pipelines.scorer")
 
 
 def _ods_keys(keys: list[dg.AssetKey]) -> dict[str, dg.AssetKey]:

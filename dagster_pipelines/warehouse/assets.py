@@ -67,7 +67,7 @@ def describe_test(node: Mapping[str, Any]) -> str:
 
 
 # dbt selections of the three invocations (reference data, the day's models, the all-days tables)
-REFERENCE = "resource_type:seed path:models/dwd/dim"
+REFERENCE = "resource_type:seed config.materialized:table,path:models/dwd"  # seeds and the DWD tables of them
 DAILY = "config.materialized:incremental"  # selected, not "all but the others": an exclude drops its tests too
 ALL_DAYS = "path:models/ads/all_days"
 # An unpartitioned invocation runs the tests whose every parent it builds (or has built before it); a test that

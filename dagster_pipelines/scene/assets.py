@@ -1,0 +1,30 @@
+"""The tag store (``fleetloop.mining.warehouse``): tag map, per-second bitmap, runs and daily exposure, rebuilt
+from every day's ``dwd.dwd_second_feature`` with the tags of ``fleetloop/seeds/tag_definitions.csv`` as they are
+(all days at once, like the all-days tables: a tag added as a seed row is there for every day after one run)."""
+
+# No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
+import dagster as dg
+
+from dagster_pipelines.resources import WarehouseResource
+from fleetloop.mining.warehouse import EXPOSURE_TABLE, WAREHOUSE_STORE, build_warehouse_store
+
+STORE_TABLES = (WAREHOUSE_STORE.map_table, WAREHOUSE_STORE.table, WAREHOUSE_STORE.span_table,
+                WAREHOUSE_STORE.run_table, EXPOSURE_TABLE)
+DEPS = [dg.AssetKey(["dwd", "dwd_second_feature"]), dg.AssetKey(["dwd", "dwd_event"]),
+        dg.AssetKey(["ref", "tag_definitions"])]
+
+
+def _key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(table.split("."))
+
+
+@dg.multi_asset(
+    name="tag_store",
+    specs=[dg.AssetSpec(_key(t), deps=DEPS, group_name=t.split(".")[0], kinds={"duckdb"},
+                        description=f"{t}: the scene tag store (docs/mining.md)") for t in STORE_TABLES],
+)
+def tag_store(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.connect() as con:
+        counts = build_warehouse_store(con)
+    for table in STORE_TABLES:
+        yield dg.MaterializeResult(asset_key=_key(table), metadata={"dagster/row_count": counts[table]})
