@@ -53,7 +53,7 @@ class PeakRss:
             self.peak = max(self.peak, self._sample())
             self._stop.wait(self.interval_s)
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 
@@ -95,8 +95,9 @@ def main() -> None:
         with PeakRss() as sim_rss:
             simulate(SimConfig(vehicles=args.vehicles, days=1, start=DAY, seed=args.seed, landing=landing,
                                hours_per_day=args.hours, fault_rate=args.fault_rate, workers=args.workers))
+        landing_bytes = sum(p.stat().st_size for p in landing.rglob('*') if p.is_file())
         print(f"simulated {args.vehicles} vehicles x {args.hours:g} h in {time.perf_counter() - t0:.1f} s "
-              f"(peak RSS {_gb(sim_rss.peak)}); landing {sum(p.stat().st_size for p in landing.rglob('*') if p.is_file()) / 1e9:.2f} GB")
+              f"(peak RSS {_gb(sim_rss.peak)}); landing {landing_bytes / 1e9:.2f} GB")
     for p in (warehouse, Path(f"{warehouse}.wal")):
         p.unlink(missing_ok=True)
 

@@ -125,37 +125,42 @@ def main() -> None:
     solve(synthetic_scene(999), SearchConfig(seed=0))  # warm-up (imports, caches)
     rows = []
     for scene in scenes(args.scenes):
-        full, t_full = _cpu(lambda: solve(scene, SearchConfig(seed=0)))
-        _, t_bare = _cpu(lambda: solve(scene, SearchConfig(seed=0, robustness_variants=0)))
+        full, t_full = _cpu(lambda scene=scene: solve(scene, SearchConfig(seed=0)))
+        _, t_bare = _cpu(lambda scene=scene: solve(scene, SearchConfig(seed=0, robustness_variants=0)))
         n = len(full.theta)
         # scoring only: the whole candidate set vectorised vs the per-candidate loop on a sample
         prune = {"nc": full.log_scores["nc"], "dac": full.log_scores["dac"]}
         cands = full.candidates.take(full.feasible)
-        vec, t_vec = _cpu(lambda: scoring.score(full.world, cands, progress_ref=full.progress_ref, prune_below=prune))
+        vec, t_vec = _cpu(lambda full=full, cands=cands, prune=prune: scoring.score(
+            full.world, cands, progress_ref=full.progress_ref, prune_below=prune))
         idx = np.linspace(0, len(cands) - 1, min(args.loop_sample, len(cands))).astype(int)
-        loop, t_loop = _cpu(lambda: reference.score_loop(full.world, cands.take(idx), full.progress_ref, prune))
+        loop, t_loop = _cpu(lambda full=full, cands=cands, idx=idx, prune=prune: reference.score_loop(
+            full.world, cands.take(idx), full.progress_ref, prune))
         t_loop = t_loop / len(idx) * len(cands)
         for k in loop:
             np.testing.assert_allclose(np.asarray(vec[k], float)[idx], np.asarray(loop[k], float),
                                        equal_nan=True, err_msg=f"{scene.scene_id}: {k}")
         rows.append({
             "scene": scene.scene_id, "agents": len(scene.agent_ids), "steps": scene.steps, "candidates": n,
-            "search_s": t_bare, "with_robustness_s": t_full, "cand_per_s": n / t_bare, "score_vec_s": t_vec, "score_loop_s": t_loop,
+            "search_s": t_bare, "with_robustness_s": t_full, "cand_per_s": n / t_bare,
+            "score_vec_s": t_vec, "score_loop_s": t_loop,
             "speedup": t_loop / t_vec, "improved": full.improved, **navsim_figures(full),
         })
     print(f"CPU seconds on one core; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'scene':28s} {'agents':>6s} {'cands':>6s} {'search s':>9s} {'+robust s':>9s} {'cand/s':>8s} "
           f"{'score vec s':>11s} {'loop s (extrap.)':>16s} {'speedup':>8s} improved")
     for r in rows:
-        print(f"{r['scene']:28s} {r['agents']:6d} {r['candidates']:6d} {r['search_s']:9.3f} {r['with_robustness_s']:9.3f} "
-              f"{r['cand_per_s']:8.0f} {r['score_vec_s']:11.3f} {r['score_loop_s']:16.2f} {r['speedup']:7.0f}x {r['improved']}")
+        print(f"{r['scene']:28s} {r['agents']:6d} {r['candidates']:6d} {r['search_s']:9.3f} "
+              f"{r['with_robustness_s']:9.3f} {r['cand_per_s']:8.0f} {r['score_vec_s']:11.3f} "
+              f"{r['score_loop_s']:16.2f} {r['speedup']:7.0f}x {r['improved']}")
     print(f"{'scene':28s} {'NAVSIM cands':>12s} {'track+score s':>13s} {'cand/s':>8s} {'PDM-Closed ms':>13s}")
     for r in rows:
         print(f"{r['scene']:28s} {r['navsim_cands']:12d} {r['navsim_s']:13.3f} {r['navsim_cand_per_s']:8.0f} "
               f"{r['pdm_closed_ms']:13.0f}")
     med = statistics.median
-    print(f"NAVSIM PDMS (LQR tracker + bicycle + PDM scorer, 4 s): median {med(r['navsim_cand_per_s'] for r in rows):.0f} "
-          f"candidates/s per core; PDM-Closed's 15 proposals in {med(r['pdm_closed_ms'] for r in rows):.0f} ms "
+    print("NAVSIM PDMS (LQR tracker + bicycle + PDM scorer, 4 s): "
+          f"median {med(r['navsim_cand_per_s'] for r in rows):.0f} candidates/s per core; "
+          f"PDM-Closed's 15 proposals in {med(r['pdm_closed_ms'] for r in rows):.0f} ms "
           "per case on one core (NAVSIM's figure: 91 ms)")
     print(f"median per case: search {med(r['search_s'] for r in rows):.3f} s (target <= 0.5 s), "
           f"with robustness {med(r['with_robustness_s'] for r in rows):.3f} s, "

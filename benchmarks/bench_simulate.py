@@ -2,8 +2,8 @@
 
     python benchmarks/bench_simulate.py --vehicles 500 --hours 12
 
-Peak RSS is sampled over the whole process tree (parent + worker processes) every 0.2 s. The landing goes to a temporary folder that is removed afterwards
-unless --keep is given.
+Peak RSS is sampled over the whole process tree (parent + worker processes) every 0.2 s. The landing goes to a
+temporary folder that is removed afterwards unless --keep is given.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def measure(path: Path, day: dt.date) -> dict[str, float]:
         events = detect_events(con, day)
         wall = time.perf_counter() - start
     return {"vehicles": vehicles, "rows": rows, "events": len(events), "wall_s": round(wall, 2),
-            "rows_per_s": round(rows / wall), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            "rows_per_s": round(rows / wall),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 
 def main(argv: list[str] | None = None) -> int:

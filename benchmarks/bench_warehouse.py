@@ -29,8 +29,8 @@ import psutil
 from fleetloop.contract import SOURCES
 from fleetloop.ingest import connect, load_partition
 from fleetloop.settings import Settings
-from fleetloop.warehouse import write_dbt_profile
 from fleetloop.sim import SimConfig, simulate
+from fleetloop.warehouse import write_dbt_profile
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 11, 2)
@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warehouse build: {args.vehicles} vehicles x {args.hours:g} h", flush=True)
         ods = make_day(workdir / "fleet", args.vehicles, args.hours, args.seed)
         build = warehouse_build(ods, workdir / "fleet")
-        print(f"  dbt build DWD..ADS (with tests): {build['seconds']:.1f} s wall, peak RSS {build['peak_rss_gb']:.2f} GB, "
-              f"{build['events']:,} events, {build['cases']:,} cases", flush=True)
+        print(f"  dbt build DWD..ADS (with tests): {build['seconds']:.1f} s wall, "
+              f"peak RSS {build['peak_rss_gb']:.2f} GB, {build['events']:,} events, {build['cases']:,} cases",
+              flush=True)
         if args.reference_vehicles:
             print(f"warehouse vs reference: {args.reference_vehicles} vehicles x {args.hours:g} h", flush=True)
             ref_ods = ods if args.reference_vehicles == args.vehicles else make_day(

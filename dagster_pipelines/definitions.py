@@ -1,10 +1,10 @@
 """The one Dagster code location (``[tool.dagster]`` in pyproject): raw -> ODS -> DWD -> DWS -> ADS -> scorer ->
 published -> report as one lineage graph, with blocking quality gates, a nightly schedule and a late-data sensor.
 
-Each domain package (``ods``, ``warehouse``, ``scene``, ``scorer``) exposes ``build_defs(settings, partitions)``; this module
-merges them and adds the cross-domain parts (raw landing, gates, publication, report, jobs, automation). Settings
-are resolved once here, at the code location's edge (``Settings.from_env`` for ``dagster dev`` and the UI; the
-operators' shell passes its own), and reach every asset through the ``warehouse`` resource.
+Each domain package (``ods``, ``warehouse``, ``scene``, ``scorer``) exposes ``build_defs(settings, partitions)``;
+this module merges them and adds the cross-domain parts (raw landing, gates, publication, report, jobs, automation).
+Settings are resolved once here, at the code location's edge (``Settings.from_env`` for ``dagster dev`` and the UI;
+the operators' shell passes its own), and reach every asset through the ``warehouse`` resource.
 """
 
 from __future__ import annotations

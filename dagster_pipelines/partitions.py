@@ -15,7 +15,7 @@ def first_day(settings: Settings) -> dt.date:
     if settings.start_date:
         return settings.start_date
     days = landed_days(settings.landing) if settings.landing.is_dir() else []
-    return days[0] if days else dt.datetime.now(dt.timezone.utc).date()
+    return days[0] if days else dt.datetime.now(dt.UTC).date()
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:

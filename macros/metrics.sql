@@ -17,9 +17,11 @@
     {{ return(run_query(query).columns[0].values() | list) }}
 {%- endmacro %}
 
-{#- MPS ("stupid" events): hard brakes of tier hard or severe, weaving, stuck (both tiers). -#}
+{#- MPS ("stupid" events): the events of the catalog's driving family (hard_brake, weaving, stuck), a hard brake
+    only at tier hard or severe (DOMAIN.md: a mild brake is not a stupid event). -#}
 {% macro is_mps_event(trigger_col='trigger', tier_col='tier') -%}
-    (({{ trigger_col }} = 'hard_brake' and {{ tier_col }} in ('hard', 'severe')) or {{ trigger_col }} in ('weaving', 'stuck'))
+    ({{ trigger_col }} in (select c.trigger from {{ ref('trigger_catalog') }} as c where c.family = 'driving')
+     and coalesce({{ tier_col }}, '') != 'mild')
 {%- endmacro %}
 
 {#- Events per 10,000 km; null without exposure. -#}

@@ -57,7 +57,7 @@ def score(states, observation, centerline, route_lane_ids, dmap, vehicle, dt_s=0
         for t in range(t1):
             poly, pts, _ = boxes[t]
             occ = observation[t]
-            for token, geom in zip(occ.tokens, occ.geometries):
+            for token, geom in zip(occ.tokens, occ.geometries, strict=True):
                 if observation.red_light_token in token or token in ignored or not poly.intersects(geom):
                     continue
                 obj = observation.unique_objects[token]
@@ -87,7 +87,7 @@ def score(states, observation, centerline, route_lane_ids, dmap, vehicle, dt_s=0
                 dx, dy = math.cos(h) * speed * k * dt_s, math.sin(h) * speed * k * dt_s
                 moved = Polygon([(qx + dx, qy + dy) for qx, qy in pts])
                 occ = observation[t + k]
-                for token, geom in zip(occ.tokens, occ.geometries):
+                for token, geom in zip(occ.tokens, occ.geometries, strict=True):
                     if (observation.red_light_token in token or token in ignored or speed < TTC_STOPPED
                             or not moved.intersects(geom)):
                         continue

@@ -12,12 +12,12 @@ import pytest
 import shapely
 from commonroad.common.file_reader import CommonRoadFileReader
 
-from fleetloop_shell.cli import main
 from fleetloop.scorer.commonroad_scene import load_commonroad
 from fleetloop.scorer.navsim import cache as metric_cache
 from fleetloop.scorer.navsim.cache import DT_S, OBSERVATION_STEPS
 from fleetloop.scorer.navsim.pdm_score import pdm_score
 from fleetloop.scorer.navsim.reference import with_pdm_closed
+from fleetloop_shell.cli import main
 from tests.fixtures.commonroad import US101_FILES
 
 OFF_ROAD_TOLERANCE_M = 0.1
@@ -32,7 +32,8 @@ def off_the_lanes_m(path, scene, steps: int) -> float:
     """How far the recorded box pokes out of the union of the raw lanelet polygons over the first ``steps``
     steps (m; 0 when it stays on them)."""
     scenario, _ = CommonRoadFileReader(str(path)).open()
-    road = shapely.union_all([shapely.make_valid(ll.polygon.shapely_object) for ll in scenario.lanelet_network.lanelets])
+    road = shapely.union_all([shapely.make_valid(ll.polygon.shapely_object)
+                              for ll in scenario.lanelet_network.lanelets])
     hl, hw = scene.ego.length_m / 2, scene.ego.width_m / 2
     worst = 0.0
     for _, x, y, h, _ in scene.ego_log[: steps + 1]:

@@ -120,7 +120,7 @@ def _oracle_command(step, state, poses, velocity, curvature):
     a, b, g = np.eye(3), np.zeros((3, 1)), np.zeros(3)
     input_matrix = np.zeros((3, 1))
     input_matrix[2] = DT_S
-    for v, k in zip(speeds, kappa):
+    for v, k in zip(speeds, kappa, strict=True):
         step_matrix = np.eye(3)
         step_matrix[0, 1] = v * DT_S
         step_matrix[1, 2] = v * DT_S / VEHICLE.wheelbase_m

@@ -116,7 +116,7 @@ def test_nightly_schedule_materialises_yesterday(defs):
     schedule = defs.resolve_schedule_def("nightly_schedule")
     job = defs.resolve_job_def("daily_job")
     assert schedule.job_name == job.name
-    at = dt.datetime(2026, 11, 4, 2, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 11, 4, 2, 0, tzinfo=dt.UTC)
     with dg.instance_for_test() as instance:
         result = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=at))
     assert [r.partition_key for r in result.run_requests] == ["2026-11-03"]

@@ -99,7 +99,7 @@ def _campus_robot(landing: Path) -> dict:
 
 def _write_broken_heartbeats(landing: Path, day: dt.date) -> Path:
     veh = _campus_robot(landing)
-    start = dt.datetime.combine(day, dt.time(23, 0), dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time(23, 0), dt.UTC)
     rows = [{"ts": (start + dt.timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ"), "vehicle_id": veh["vehicle_id"],
              "drive_mode": "auto", "speed_mps": CAMPUS_SPEED_MPS, "road_type": "closed_campus", "task_id": "task_late",
              "task_status": "driving", "city": veh["city"], "site_id": veh["site_id"], "route_id": veh["route_id"],
@@ -178,8 +178,8 @@ def test_analysts_example_queries_return_rows_on_the_published_file(two_days, op
 def test_overview_and_report_from_the_published_file(two_days, ops_home, sim_fleet):
     import re
 
-    from fleetloop.report.overview import overview_text
     from fleetloop.report.html import write_report
+    from fleetloop.report.overview import overview_text
 
     text = overview_text(ops_home.published)
     for day in sim_fleet.days:

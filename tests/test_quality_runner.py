@@ -1,7 +1,6 @@
 """The GX runner on hand-built ODS tables: committed suites are current, clean data passes, each kind of
 bad row is named with its count and sample rows, sampling still counts the whole partition."""
 
-import datetime as dt
 import json
 
 import duckdb

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fleetloop_shell.cli import main as cli_main
 from fleetloop.ingest import connect, load_partition
 from fleetloop.realdata.comma2k19 import NOTICE, ImportOptions, import_comma2k19
+from fleetloop_shell.cli import main as cli_main
 from tests.fixtures.realdata import COMMA2K19_DIR
 
 SRC = COMMA2K19_DIR

@@ -37,7 +37,8 @@ def _points(xy) -> str:
 def lanelet(lid: int, y: float, x0: float = 0.0, x1: float = 200.0, extra: str = "", width: float = 3.5) -> str:
     """A straight eastbound lanelet centred on y from x0 to x1."""
     x = np.linspace(x0, x1, 11)
-    left, right = np.column_stack([x, np.full_like(x, y + width / 2)]), np.column_stack([x, np.full_like(x, y - width / 2)])
+    left = np.column_stack([x, np.full_like(x, y + width / 2)])
+    right = np.column_stack([x, np.full_like(x, y - width / 2)])
     return (f'<lanelet id="{lid}"><leftBound>{_points(left)}</leftBound><rightBound>{_points(right)}</rightBound>'
             f"{extra}</lanelet>")
 
@@ -98,13 +99,16 @@ def test_shipped_scenarios_are_in_the_repository_with_their_notices():
     assert len(files) == 5 and set(US101_FILES) | {LANKERSHIM, CARCARANA, TUTORIAL} == set(files)
     assert sum(f.stat().st_size for f in files) < 3_000_000
     for f in files:
-        notice = next(p / "LICENSE_NOTICE.txt" for p in (f.parent, f.parent.parent) if (p / "LICENSE_NOTICE.txt").is_file())
-        assert "BSD 3-Clause" in notice.read_text(encoding="utf-8") and "OpenStreetMap" in notice.read_text(encoding="utf-8")
+        notice = next(p / "LICENSE_NOTICE.txt" for p in (f.parent, f.parent.parent)
+                      if (p / "LICENSE_NOTICE.txt").is_file())
+        assert ("BSD 3-Clause" in notice.read_text(encoding="utf-8")
+                and "OpenStreetMap" in notice.read_text(encoding="utf-8"))
 
 
 def test_default_ego_rule_unchanged():
     # the rule's picks on the shipped files (most neighbours within 30 m at the start, then lowest id)
-    picks = {f.name: load_commonroad(f).metadata["ego_obstacle_id"] for f in (*US101_FILES, LANKERSHIM, CARCARANA, TUTORIAL)}
+    picks = {f.name: load_commonroad(f).metadata["ego_obstacle_id"]
+             for f in (*US101_FILES, LANKERSHIM, CARCARANA, TUTORIAL)}
     assert picks == {"USA_US101-3_3_T-1.xml": 395, "USA_US101-4_1_T-1.xml": 442, "USA_Lanker-1_11_T-1.xml": 1996,
                      "ARG_Carcarana-4_5_T-1.xml": 3142, "ZAM_Tutorial-1_2_T-1.xml": 42}
 
@@ -234,7 +238,8 @@ def test_traffic_light_phases_and_movements(tmp_path):
     lanes = (lanelet(1, 0.0, 0.0, 50.0, '<successor ref="2"/><successor ref="3"/><stopLine><lineMarking>solid'
                                        '</lineMarking><trafficLightRef ref="202"/></stopLine>'
                                        '<trafficLightRef ref="200"/><trafficLightRef ref="201"/>')
-             + lanelet(2, 0.0, 50.0, 100.0, '<predecessor ref="1"/>') + lanelet(3, -3.5, 50.0, 60.0, '<predecessor ref="1"/>'))
+             + lanelet(2, 0.0, 50.0, 100.0, '<predecessor ref="1"/>')
+             + lanelet(3, -3.5, 50.0, 60.0, '<predecessor ref="1"/>'))
     junction = ('<intersection id="300"><incoming id="301"><incomingLanelet ref="1"/><successorsRight ref="3"/>'
                 '<successorsStraight ref="2"/></incoming></intersection>')
     scene = load_commonroad(scenario(tmp_path, lanes + lights + junction + EGO))
@@ -314,7 +319,8 @@ def _box_dac(lanes, log, length, width) -> bool:
     road = shapely.union_all([shapely.Polygon(ln.polygon()) for ln in lanes]).buffer(0.01)
     _, x, y, h, _ = log.T
     c, s = np.cos(h), np.sin(h)
-    corners = [(x + a * c - b * s, y + a * s + b * c) for a in (length / 2, -length / 2) for b in (width / 2, -width / 2)]
+    corners = [(x + a * c - b * s, y + a * s + b * c)
+               for a in (length / 2, -length / 2) for b in (width / 2, -width / 2)]
     return bool(all(shapely.contains_xy(road, cx, cy).all() for cx, cy in corners))
 
 
@@ -378,7 +384,8 @@ def test_speed_spike_in_the_record_is_replaced_by_the_positions(tmp_path):
     hb = trigger_params("hard_brake", "urban_delivery")
     acc = np.diff(recorded, append=recorded[-1]) / DT
     assert hard_brake_tier(acc[None], recorded[None], hb, DT)[0] == 3  # trusted, the record is a severe brake
-    body = TWO_LANES + dynamic(10, "car", rect(4.5, 1.8), [(k, x, y, h, v) for (k, x, y, h, _), v in zip(rows, recorded)])
+    body = TWO_LANES + dynamic(10, "car", rect(4.5, 1.8),
+                               [(k, x, y, h, v) for (k, x, y, h, _), v in zip(rows, recorded, strict=True)])
     scene = load_commonroad(scenario(tmp_path, body))
     assert scene.metadata["ego_kinematics"] == {"speed": "positions", "heading": "recorded"}
     np.testing.assert_allclose(scene.ego_log[:, 4], 7.2, atol=1e-6)
@@ -389,7 +396,8 @@ def test_speed_spike_in_the_record_is_replaced_by_the_positions(tmp_path):
 def test_heading_that_ignores_the_path_is_replaced(tmp_path):
     h = 0.5
     rows = [(k, 6.0 * k * DT * np.cos(h), 6.0 * k * DT * np.sin(h), 0.0, 6.0) for k in range(41)]  # heading stuck at 0
-    scene = load_commonroad(scenario(tmp_path, lanelet(1, 0.0, x1=40.0, width=60.0) + dynamic(10, "car", rect(4.5, 1.8), rows)))
+    scene = load_commonroad(scenario(tmp_path, lanelet(1, 0.0, x1=40.0, width=60.0)
+                                     + dynamic(10, "car", rect(4.5, 1.8), rows)))
     assert scene.metadata["ego_kinematics"] == {"speed": "recorded", "heading": "positions"}
     np.testing.assert_allclose(scene.ego_log[:, 3], h, atol=1e-6)
     np.testing.assert_allclose(scene.ego_log[:, 4], 6.0)
@@ -516,7 +524,8 @@ def test_import_commonroad_map_as_a_site(seed_copy):
 def test_import_needs_an_origin_where_the_scenario_has_none(seed_copy):
     with pytest.raises(ValueError, match="no GPS location"):  # 2018b: no <location>
         _import(str(US101_FILES[0]), "--site", "us101_3", "--out", str(seed_copy))
-    assert _import(str(US101_FILES[0]), "--site", "us101_3", "--out", str(seed_copy), "--origin", "34.14", "-118.36") == 0
+    assert _import(str(US101_FILES[0]), "--site", "us101_3", "--out", str(seed_copy),
+                   "--origin", "34.14", "-118.36") == 0
     site = lanemap.load_lane_map("us101_3")
     assert len(site.lanes) == 12 and {ln.road_type for ln in site.lanes} == {"elevated"}  # tagged interstate
     assert (site.origin_lat, site.origin_lon) == (34.14, -118.36)

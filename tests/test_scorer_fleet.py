@@ -12,12 +12,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_pipelines.resources import WarehouseResource
 from dagster_pipelines.partitions import daily_partitions
+from dagster_pipelines.resources import WarehouseResource
 from dagster_pipelines.scorer.assets import build_scorer_asset
-from fleetloop.settings import Settings
 from fleetloop.definitions import trigger_catalog
 from fleetloop.scorer import package
+from fleetloop.settings import Settings
 from tests.fixtures.warehouse import _ods_path, copy_warehouse, run_dbt
 
 TOP_K = 1000  # per day: every queued case, so that the improved share is the fleet's, not the top few's
@@ -104,7 +104,7 @@ def test_improvements_resolve_the_case_trigger_and_are_the_minority(scored_fleet
     per_trigger = Counter((",".join(r[5]), r[1] or r[0]) for r in scored)
     print(f"\nimproved share on the test fleet: {len(improved)} of {len(scored)} = {share:.0%}; "
           f"by case triggers -> resolved trigger or status: {dict(sorted(per_trigger.items()))}")
-    for status, trig, check, log_tier, sol_tier, replay, reason in improved:
+    for _status, trig, check, log_tier, sol_tier, replay, reason in improved:
         assert trig in replay and check == catalog[trig]["resolved_by"]
         assert log_tier > sol_tier >= 0 and f"resolves {trig}" in reason
     for status, trig, _, _, sol_tier, _, reason in scored:
@@ -127,10 +127,11 @@ def test_claims_hold_up(scored_fleet):
             "from scorer.solutions"
         ).fetchall()
     assert rows
-    print("\nscorer on the simulated fleet:", {s: sum(r[0] == s for r in rows) for s in ("improved", "log_best", "error")})
+    print("\nscorer on the simulated fleet:",
+          {s: sum(r[0] == s for r in rows) for s in ("improved", "log_best", "error")})
     errors = [r[-1] for r in rows if r[0] == "error"]
     assert len(errors) <= len(rows) // 2, errors
-    for (status, pkg, lnc, snc, lc, sc, lttc, sttc, ldac, sdac, ltier, stier, n, rob, trig, _) in rows:
+    for (status, pkg, _lnc, snc, lc, sc, lttc, sttc, ldac, sdac, ltier, stier, n, rob, trig, _) in rows:
         if status == "improved":
             assert n >= 1000 and rob >= 20
             assert snc == 1.0 and sc >= lc and sttc >= lttc and sdac >= ldac and stier <= ltier

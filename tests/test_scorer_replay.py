@@ -260,7 +260,7 @@ def test_package_round_trip(stopped_car_result):
         assert np.abs(np.angle(np.exp(1j * (a[:, 3] - b[:, 3])))).max() <= 0.001
         assert np.abs(a[:, 4] - b[:, 4]).max() <= 0.01
         assert np.abs(a[:, 0] - b[:, 0]).max() <= 0.001
-    for o1, o2 in zip(pair.dynamic_objects_bev, back.dynamic_objects_bev):
+    for o1, o2 in zip(pair.dynamic_objects_bev, back.dynamic_objects_bev, strict=True):
         assert np.abs(o1["track"][:, :2] - o2["track"][:, :2]).max() <= 0.01
     assert back.decision_metadata["cost_deltas"]["pdms"] == pytest.approx(stopped_car_result.deltas()["pdms"])
     assert len(blob) < 100_000
@@ -271,7 +271,7 @@ def test_package_round_trip(stopped_car_result):
 def test_routing_and_upload_plan():
     import datetime as dt
 
-    t0 = dt.datetime(2026, 1, 1, 8, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 1, 1, 8, tzinfo=dt.UTC)
     req = routing.raw_upload_request({"case_id": "case_x", "vehicle_id": "v1", "ts_start": t0,
                                       "ts_end": t0 + dt.timedelta(seconds=15), "reason": "phantom object"})
     assert req.est_bytes == 15 * routing.RAW_SENSOR_BYTES_PER_S
@@ -282,7 +282,8 @@ def test_routing_and_upload_plan():
     ]
     plan = routing.plan_uploads(items, budget_bytes=1000)
     assert [r["case_id"] for r in plan] == ["c", "a", "b"]  # values 1.8, 1.5, 0.2
-    assert [r["selected"] for r in plan] == [True, False, False] or [r["selected"] for r in plan] == [True, False, False]
+    assert ([r["selected"] for r in plan] == [True, False, False]
+            or [r["selected"] for r in plan] == [True, False, False])
     assert plan[-1]["cumulative_bytes"] <= 1000
 
 

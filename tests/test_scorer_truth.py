@@ -283,8 +283,8 @@ def judged(scored, truth, sim_fleet) -> Judged:
     pairs = _match(queue, truth)
     fams = pairs.groupby("case_id")["fix_family"].agg(list)
     routes = {v["vehicle_id"]: (v["site_id"], v["route_id"]) for v in sim_fleet.vehicles}
-    status = dict(zip(sols["case_id"], sols["status"]))
-    pkg = dict(zip(sols["case_id"], sols["package_path"]))
+    status = dict(zip(sols["case_id"], sols["status"], strict=True))
+    pkg = dict(zip(sols["case_id"], sols["package_path"], strict=True))
     raw = set(raws["case_id"])
     rows, drove_through = [], []
     for case in queue.itertuples():

@@ -50,7 +50,8 @@ def relative_errors(t: pd.DataFrame, w: pd.DataFrame, keys: list[str]) -> pd.Dat
 def test_km_and_autonomy_rate_within_half_a_percent(truth, dbt_warehouse, table, keys):
     errors = relative_errors(summed(truth, keys), warehouse(dbt_warehouse, table, keys), keys)
     worst = errors.abs().max()
-    assert (worst <= TOLERANCE).all(), f"{table}: worst relative error\n{worst}\n{errors[errors.abs().max(axis=1) > TOLERANCE]}"
+    assert (worst <= TOLERANCE).all(), (
+        f"{table}: worst relative error\n{worst}\n{errors[errors.abs().max(axis=1) > TOLERANCE]}")
 
 
 def test_autonomy_rate_by_road_type_within_half_a_percent(truth, dbt_warehouse):

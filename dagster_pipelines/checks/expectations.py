@@ -61,7 +61,8 @@ def build_expectation_check(
         if result.failures:
             metadata["failed_expectations"] = dg.MetadataValue.md(failures_markdown(result.failures))
             metadata["failed"] = "; ".join(
-                f"{f['expectation']}({f.get('column') or ''}): {f.get('unexpected_count')} rows" for f in result.failures
+                f"{f['expectation']}({f.get('column') or ''}): {f.get('unexpected_count')} rows"
+                for f in result.failures
             )
         return dg.AssetCheckResult(passed=result.success, metadata=metadata)
 

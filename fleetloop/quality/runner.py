@@ -86,7 +86,8 @@ def _gx_results(df: pd.DataFrame, suite: dict) -> list:
     context.variables.progress_bars = {"globally": False}
     batch_definition = (context.data_sources.add_pandas("fleetloop").add_dataframe_asset("table")
                         .add_batch_definition_whole_dataframe("partition"))
-    expectations = [e | {"meta": e.get("meta", {}) | {"fleetloop_index": i}} for i, e in enumerate(suite["expectations"])]
+    expectations = [e | {"meta": e.get("meta", {}) | {"fleetloop_index": i}}
+                    for i, e in enumerate(suite["expectations"])]
     gx_suite = gx.ExpectationSuite(name=suite["name"], expectations=expectations)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
     results = batch.validate(gx_suite, result_format={"result_format": "SUMMARY",
@@ -117,7 +118,7 @@ def validate_table(con, table: str, suite_name: str, where: str | None = None,
     checks = [(e["type"], e["kwargs"]) for e in suite["expectations"]]
     whole = [i for i, (kind, _) in enumerate(checks) if sampled and sql_checks.supported(kind)]
     _, counts = sql_checks.count_unexpected(con, base, [checks[i] for i in whole]) if whole else (rows, [])
-    counted = dict(zip(whole, counts))
+    counted = dict(zip(whole, counts, strict=True))
     for i, result in enumerate(_gx_results(df, suite)):
         kind, kwargs = checks[i]
         if i in counted:

@@ -68,7 +68,7 @@ def count_unexpected(con, base_sql: str, checks: list[tuple[str, dict]]) -> tupl
     counts = [0] * len(checks)
     select = ", ".join(["count(*)"] + [f"count(*) filter (where {p})" for _, p in row_level])
     (total, *found), = con.execute(f"with base as ({base_sql}) select {select} from base").fetchall()
-    for (i, _), n in zip(row_level, found):
+    for (i, _), n in zip(row_level, found, strict=True):
         counts[i] = int(n)
     for i, (k, kw) in enumerate(checks):
         if k in UNIQUENESS:

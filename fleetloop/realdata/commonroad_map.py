@@ -71,7 +71,7 @@ def import_commonroad_map(scenario_path: str | Path, site_id: str, seeds_dir: st
          "x_m": _num(c[0]), "y_m": _num(c[1]), "left_x_m": _num(left[0]), "left_y_m": _num(left[1]),
          "right_x_m": _num(right[0]), "right_y_m": _num(right[1])}
         for lane in lanes
-        for seq, (c, left, right) in enumerate(zip(lane.centerline, lane.left_bound, lane.right_bound))
+        for seq, (c, left, right) in enumerate(zip(lane.centerline, lane.left_bound, lane.right_bound, strict=True))
     ]
     length_m = sum(float(np.linalg.norm(np.diff(lane.centerline, axis=0), axis=1).sum()) for lane in lanes)
     width_m = float(np.median(np.concatenate([np.linalg.norm(ln.left_bound - ln.right_bound, axis=1) for ln in lanes])))

@@ -90,7 +90,7 @@ def render(result: CaseResult) -> str:
         lines.append("no candidate beats the log: no improvement claimed")
         return "\n".join(lines)
     names = ("d_target_m", "v_target_mps", "a_max_mps2", "b_comf_mps2", "t_lat_s")
-    params = ", ".join(f"{n}={v:.2f}" for n, v in zip(names, result.theta[result.chosen]))
+    params = ", ".join(f"{n}={v:.2f}" for n, v in zip(names, result.theta[result.chosen], strict=True))
     lines.append(f"solution: {params}")
     for p in result.decision_points():
         lines.append(f"  {p['kind']} at t={p['t_s']:.1f} s ({p['x_m']:.1f}, {p['y_m']:.1f}): {p['detail']}")

@@ -129,8 +129,9 @@ def build(result) -> ScenarioSolutionPair:
     objects = []
     for i, aid in enumerate(scene.agent_ids):
         first, track = _track_rows(scene.agent_states[i])
-        objects.append({"id": str(aid), "class": str(scene.agent_classes[i]), "length_m": float(scene.agent_length_m[i]),
-                        "width_m": float(scene.agent_width_m[i]), "first_step": first, "track": track})
+        objects.append({"id": str(aid), "class": str(scene.agent_classes[i]),
+                        "length_m": float(scene.agent_length_m[i]), "width_m": float(scene.agent_width_m[i]),
+                        "first_step": first, "track": track})
     lanes = [{"lane_id": ln.lane_id, "speed_limit_mps": ln.speed_limit_mps, "successors": list(ln.successors),
               "centerline": ln.centerline, "left_bound": ln.left_bound, "right_bound": ln.right_bound}
              for ln in scene.lanes]
@@ -153,8 +154,9 @@ def build(result) -> ScenarioSolutionPair:
         "key_decision_points": result.decision_points(),
         "solution_parameters": None if result.chosen is None else dict(
             zip(("d_target_m", "v_target_mps", "a_max_mps2", "b_comf_mps2", "t_lat_s"),
-                map(float, result.theta[result.chosen]))),
+                map(float, result.theta[result.chosen]), strict=True)),
         "search": result.counts(),
-        "robustness": None if result.robustness is None else {k: v for k, v in result.robustness.items() if k != "detail"},
+        "robustness": (None if result.robustness is None
+                       else {k: v for k, v in result.robustness.items() if k != "detail"}),
     }
     return ScenarioSolutionPair(meta, scene.initial_state, objects, lanes, scene.ego_log.copy(), optimized, decision)

@@ -92,7 +92,7 @@ def _runs_red(world: World, tr: dict) -> bool:
                 continue
             if line.governed is None:
                 return True
-            later = [shapely.Point(x, y) for x, y in zip(tr["x"][t:], tr["y"][t:])]
+            later = [shapely.Point(x, y) for x, y in zip(tr["x"][t:], tr["y"][t:], strict=True)]
             governed = any(line.governed.contains(pt) for pt in later)
             entered = line.after is not None and any(line.after.contains(pt) for pt in later)
             if governed or not entered:
@@ -107,7 +107,7 @@ def score_one(world: World, tr: dict, prune_below: dict[str, float] | None = Non
     nc, ttc = _nc_ttc(world, tr, world.agents)
     hl, hw = world.ego.length_m / 2, world.ego.width_m / 2
     dac = 1.0
-    for x, y, h in zip(tr["x"], tr["y"], tr["h"]):
+    for x, y, h in zip(tr["x"], tr["y"], tr["h"], strict=True):
         c, s = math.cos(h), math.sin(h)
         for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw)):
             if not world.corridor.road.contains(shapely.Point(x + a * c - b * s, y + a * s + b * c)):
@@ -120,7 +120,7 @@ def score_one(world: World, tr: dict, prune_below: dict[str, float] | None = Non
     one = TrajBatch(*(np.array([tr[k]]) for k in ("x", "y", "h", "v", "s", "d")),
                     acc=None if tr.get("acc") is None else np.array([tr["acc"]]))
     trig = scoring.trigger_tiers(world, one)
-    facts = [_lane_fact(world, s, d) for s, d in zip(tr["s"], tr["d"])]
+    facts = [_lane_fact(world, s, d) for s, d in zip(tr["s"], tr["d"], strict=True)]
     wrong = []
     for t in range(1, len(tr["s"])):
         step = tr["s"][t] - tr["s"][t - 1]
@@ -133,7 +133,7 @@ def score_one(world: World, tr: dict, prune_below: dict[str, float] | None = Non
         run = run + 1 if not dist <= scoring.LK_DEV_M else 0
         best = max(best, run)
     lk = 0.0 if best * dt > scoring.LK_MAX_S + 1e-9 else 1.0
-    over = sum(max(v - lim, 0.0) for v, (_, _, lim) in zip(tr["v"], facts)) / len(tr["v"])
+    over = sum(max(v - lim, 0.0) for v, (_, _, lim) in zip(tr["v"], facts, strict=True)) / len(tr["v"])
     return out | {"pruned": False, "ttc": ttc, "c": float(scoring.comfort(one, dt)[0]), "ddc": ddc, "lk": lk,
                   "slc": max(0.0, 1.0 - over / scoring.OVERSPEED_REF_MPS), "tlc": 0.0 if _runs_red(world, tr) else 1.0,
                   "hard_brake_tier": float(trig["hard_brake_tier"][0]), "weaving": float(trig["weaving"][0])}

@@ -200,7 +200,8 @@ def constant_track(x: float, y: float, heading: float, speed: float, steps: int,
     """(T+1, 4) states of an agent moving straight at constant speed (a stopped one with speed 0)."""
     t = np.arange(steps + 1) * dt_s
     return np.column_stack(
-        [x + speed * t * np.cos(heading), y + speed * t * np.sin(heading), np.full_like(t, heading), np.full_like(t, speed)]
+        [x + speed * t * np.cos(heading), y + speed * t * np.sin(heading),
+         np.full_like(t, heading), np.full_like(t, speed)]
     )
 
 

@@ -150,7 +150,8 @@ def box_corners(world: World, traj: TrajBatch) -> np.ndarray:
     """(N, T+1, 4, 2) corners of the ego's box along each trajectory."""
     c, s = np.cos(traj.h), np.sin(traj.h)
     hl, hw = world.ego.length_m / 2, world.ego.width_m / 2
-    corners = [(traj.x + a * c - b * s, traj.y + a * s + b * c) for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw))]
+    corners = [(traj.x + a * c - b * s, traj.y + a * s + b * c)
+               for a, b in ((hl, hw), (hl, -hw), (-hl, hw), (-hl, -hw))]
     return np.stack([np.stack(xy, axis=-1) for xy in corners], axis=-2)
 
 

@@ -108,7 +108,8 @@ def idm_acc(v, v0, a_max, b, gap, v_lead):
     ratio_free = np.where(v0 > 1e-6, v / np.maximum(v0, 1e-6), np.inf)
     free_low = a_max * (1 - np.minimum(ratio_free, 1.0) ** IDM_DELTA)
     with np.errstate(divide="ignore", invalid="ignore"):
-        free_high = -b * (1 - np.where(v > 1e-6, np.minimum(v0 / np.maximum(v, 1e-6), 1.0), 1.0) ** (a_max * IDM_DELTA / b))
+        free_high = -b * (1 - np.where(v > 1e-6, np.minimum(v0 / np.maximum(v, 1e-6), 1.0), 1.0)
+                          ** (a_max * IDM_DELTA / b))
     free = np.where(v <= v0, free_low, free_high)
     s_star = MIN_GAP_M + np.maximum(0.0, v * HEADWAY_S + v * (v - v_lead) / (2 * np.sqrt(a_max * b)))
     inter = np.where(np.isfinite(gap), a_max * (s_star / np.maximum(gap, 0.1)) ** 2, 0.0)

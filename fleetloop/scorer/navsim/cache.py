@@ -105,7 +105,7 @@ def logged_observation(scene: Scene) -> Observation:
         values[:, 2] = normalize_angle(values[:, 2])
         boxes = polygons(box_coords(values[:, :2], values[:, 2], scene.agent_length_m[a], scene.agent_width_m[a]))
         unique[token] = TrackedObject(token, not static[a], float(values[0, 2]), float(np.hypot(*values[0, 3:5])))
-        for step, box in zip(steps, boxes):
+        for step, box in zip(steps, boxes, strict=True):
             per_step[step][0].append(token)
             per_step[step][1].append(box)
     maps = [OccupancyMap(tokens, np.array(geoms, dtype=object)) for tokens, geoms in per_step]
@@ -183,7 +183,7 @@ def route_sections(scene: Scene, dmap: DrivableMap, sections: dict) -> list[str]
     centres = scene.ego_log[:, 1:3]
     hit = dmap.query(shapely.points(centres), predicate="intersects")
     order: dict[str, int] = {}
-    for step, g in zip(*hit):
+    for step, g in zip(*hit, strict=True):
         token = dmap.tokens[g]
         _, x, y, h, _ = scene.ego_log[step]
         if token in sections and any(along(i, x, y, h) for i in sections[token]):

@@ -52,7 +52,8 @@ def read_trajectory(path: Path) -> np.ndarray:
         reader = csv.DictReader(f)
         missing = [c for c in TRAJECTORY_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{path.name}: missing column(s) {', '.join(missing)} (need {', '.join(TRAJECTORY_COLUMNS)})")
+            raise ValueError(f"{path.name}: missing column(s) {', '.join(missing)} "
+                             f"(need {', '.join(TRAJECTORY_COLUMNS)})")
         try:
             rows = np.array([[float(r[c]) for c in TRAJECTORY_COLUMNS] for r in reader], dtype=float)
         except ValueError as exc:

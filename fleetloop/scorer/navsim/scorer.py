@@ -140,7 +140,8 @@ class PDMScorer:
         nc, collision_step = self._no_at_fault_collision(states, coords, ego_polys, areas, observation, tok_idx)
         multi = np.zeros((len(MultiMetricIndex), n))
         multi[MultiMetricIndex.NO_COLLISION] = nc
-        multi[MultiMetricIndex.DRIVABLE_AREA] = np.where(areas[..., EgoAreaIndex.NON_DRIVABLE_AREA].any(axis=1), 0.0, 1.0)
+        multi[MultiMetricIndex.DRIVABLE_AREA] = np.where(
+            areas[..., EgoAreaIndex.NON_DRIVABLE_AREA].any(axis=1), 0.0, 1.0)
         weighted = np.zeros((len(WeightedMetricIndex), n))
         weighted[WeightedMetricIndex.DRIVING_DIRECTION] = self._driving_direction(coords, areas)
         centre = coords[:, :, BBCoordsIndex.CENTER]
@@ -233,7 +234,8 @@ class PDMScorer:
                 [ego_speed <= cfg.collision_ego_stopped_mps, track_stopped, behind, front],
                 [CollisionType.STOPPED_EGO, CollisionType.STOPPED_TRACK, CollisionType.ACTIVE_REAR,
                  CollisionType.ACTIVE_FRONT], CollisionType.ACTIVE_LATERAL)
-            straddling = areas[p, time_idx, EgoAreaIndex.MULTIPLE_LANES] | areas[p, time_idx, EgoAreaIndex.NON_DRIVABLE_AREA]
+            straddling = (areas[p, time_idx, EgoAreaIndex.MULTIPLE_LANES]
+                          | areas[p, time_idx, EgoAreaIndex.NON_DRIVABLE_AREA])
             at_fault = np.isin(kind, (CollisionType.ACTIVE_FRONT, CollisionType.STOPPED_TRACK)) | (
                 straddling & (kind == CollisionType.ACTIVE_LATERAL))
             value = np.where(is_agent[k], 0.0, cfg.static_collision_score)
@@ -271,7 +273,8 @@ class PDMScorer:
                 if not len(p):
                     continue
                 rear_axle = states[p, time_idx, :2]
-                angle = _relative_angle(rear_axle, heading[p, time_idx], shapely.get_coordinates(shapely.centroid(geoms)))
+                angle = _relative_angle(rear_axle, heading[p, time_idx],
+                                        shapely.get_coordinates(shapely.centroid(geoms)))
                 ahead = angle < np.deg2rad(cfg.agent_ahead_deg)
                 behind = angle > np.deg2rad(cfg.agent_behind_deg)
                 risky = ahead | ((straddling[p, time_idx] | in_intersection[p, time_idx]) & ~behind)
