@@ -59,4 +59,5 @@ def test_trigger_definitions_resolve_class_overrides():
     assert default["acc_threshold_mps2"] == -4.0 and robot["acc_threshold_mps2"] == -3.0
     assert robot["min_duration_s"] == default["min_duration_s"]
     assert {"hard_brake", "weaving", "stuck", "offline", "site_anomaly", "error_burst", "takeover",
-            "call_driver", "call_guard", "asr_keyword", "uncertainty", "output_jitter"} == set(triggers())
+            "call_driver", "call_guard", "asr_keyword", "uncertainty", "output_jitter", "cut_in", "unprotected_left",
+            "dense_mixed_traffic"} == set(triggers())

@@ -113,7 +113,7 @@ def test_triggers_are_the_catalog_entries_with_thresholds():
     defined = {r["trigger"] for r in _seed_rows("trigger_definitions")}
     assert definitions.triggers() == [t for t in catalog if t in defined]
     assert not {"run", "phantom", "case", "perception_suspect"} & set(definitions.triggers())
-    assert len(definitions.triggers()) == 12  # DOMAIN.md section 3: twelve event triggers
+    assert len(definitions.triggers()) == 15  # DOMAIN.md section 3: twelve, and high_interaction as three
 
 
 def test_road_types_come_from_the_seed():

@@ -22,6 +22,7 @@ from fleetloop.sim.events import CUT_IN_LANE_CHANGE_S, PED_LEAD_S
 from fleetloop.sim.geometry import wrap_angle
 from fleetloop.sim.timeline import HZ, STATUS
 from fleetloop.sim.world import build_world, segment_features
+from fleetloop.triggers.interaction import interaction_triggers
 
 VRU_CLASSES = ("pedestrian", "cyclist", "tricycle", "scooter")
 VEHICLE_CLASSES = traffic.VEHICLES
@@ -60,7 +61,7 @@ DENSE_STOP_SHARE = 0.3  # of the ego's traffic stops in campus and urban routes
 DENSE_VRUS, DENSE_VEHICLES = (4, 7), (4, 6)
 DENSE_OFFSET_M = 20.0
 MIN_STOP_S = 10
-SCENE_KINDS = ("cut_in", "jaywalker", "unprotected_left", "dense_mixed_traffic")
+SCENE_KINDS = ("jaywalker", *interaction_triggers())  # the truth of the catalog's high-interaction triggers too
 
 CLASS_CODE = {c: i for i, c in enumerate(OBJECT_CLASSES)}
 COUNTED = np.array([CLASS_CODE[c] for c in COUNTED_CLASSES])

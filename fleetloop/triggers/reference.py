@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fleetloop.definitions import DEFAULT_CLASS, trigger_params
-from fleetloop.triggers import discrete, heartbeat, planner, pose
+from fleetloop.triggers import discrete, heartbeat, interaction, planner, pose
 from fleetloop.triggers.ids import event_id
 from fleetloop.triggers.runs import Detection, day_margin_s
 
@@ -108,6 +108,21 @@ def _planner_events(con, scope: _Scope, params) -> Iterator[tuple[str, str, Dete
                 yield vid, "output_jitter", d
 
 
+def _summary_events(con, scope: _Scope, params) -> Iterator[tuple[str, str, Detection]]:
+    """The high-interaction triggers over the perception summary (with the same second's pose yaw rate)."""
+    summary = con.execute(f"""
+        select s.*, epoch_us(s.ts) as ts_us, p.yaw_rate_rps
+        from (select * from ods.ods_perception_summary where {scope.where('ts')}) as s
+        left join (select vehicle_id, ts, yaw_rate_rps from ods.ods_pose where {scope.where('ts')}) as p
+            using (vehicle_id, ts)
+        order by s.vehicle_id, s.ts
+    """).df()
+    for vid, rows in summary.groupby("vehicle_id", sort=False):
+        for trigger, detect in interaction.DETECTORS.items():
+            for d in detect(rows, params(vid, trigger)):
+                yield vid, trigger, d
+
+
 def _heartbeat_events(con, scope: _Scope, params) -> Iterator[tuple[str | None, str, Detection, str | None]]:
     hb = con.execute(f"""
         select site_id, vehicle_id, epoch_us(ts) as ts_us, speed_mps, task_status
@@ -162,7 +177,7 @@ def detect_events(con, day: dt.date | str | None = None, context_s: float | None
 
     rows = []
     for vid, trigger, d in [*_pose_events(con, scope, params), *_planner_events(con, scope, params),
-                            *_record_events(con, scope, params)]:
+                            *_record_events(con, scope, params), *_summary_events(con, scope, params)]:
         rows.append((vid, registry["site_id"].get(vid), trigger, d))
     for vid, trigger, d, site in _heartbeat_events(con, scope, params):
         rows.append((vid, site if vid is None else registry["site_id"].get(vid), trigger, d))

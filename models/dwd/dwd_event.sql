@@ -3,9 +3,10 @@
 -- city of site-wide events from seed sites). The triggers are those of seed trigger_catalog (tested by
 -- assert_every_trigger_in_catalog); the union reads every model of models/dwd/trigger/, listed here because
 -- dbt resolves refs before any data exists, and checked against that folder when the model compiles.
-{%- set trigger_models = ['dwd_trg_asr_keyword', 'dwd_trg_error_burst', 'dwd_trg_hard_brake', 'dwd_trg_offline',
-                          'dwd_trg_output_jitter', 'dwd_trg_site_anomaly', 'dwd_trg_stuck', 'dwd_trg_takeover',
-                          'dwd_trg_uncertainty', 'dwd_trg_vehicle_call', 'dwd_trg_weaving'] %}
+{%- set trigger_models = ['dwd_trg_asr_keyword', 'dwd_trg_cut_in', 'dwd_trg_dense_mixed_traffic',
+                          'dwd_trg_error_burst', 'dwd_trg_hard_brake', 'dwd_trg_offline', 'dwd_trg_output_jitter',
+                          'dwd_trg_site_anomaly', 'dwd_trg_stuck', 'dwd_trg_takeover', 'dwd_trg_uncertainty',
+                          'dwd_trg_unprotected_left', 'dwd_trg_vehicle_call', 'dwd_trg_weaving'] %}
 {%- if execute %}
     {%- set in_folder = [] %}
     {%- for node in graph.nodes.values() if node.resource_type == 'model'
