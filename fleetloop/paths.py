@@ -4,7 +4,8 @@ Landing layout: ``<landing>/<source>/dt=YYYY-MM-DD/<file>`` with files ``*.jsonl
 ``*.parquet``. Suffixes are matched without regard to case (``PART-001.JSONL`` is read as JSON lines, and
 the manifest says so); whether a JSON-lines file is gzip is told from its content, not its suffix. Hidden
 files, other suffixes (``.ndjson``, ``.tmp``), subfolders and their files, folders that are not a day of a
-known source are never read but always reported (``scan_partition``). Ground truth of a simulation goes
+known source, pipes and other non-regular files (never opened), broken links and names that are not UTF-8
+are never read but always reported (``scan_partition``). Ground truth of a simulation goes
 to ``<landing>/_truth/``.
 """
 
@@ -96,17 +97,23 @@ def scan_partition(landing: Path, source_name: str, day: str | dt.date) -> Parti
     """
     folder = partition_dir(landing, source_name, day)
     if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
         raise MissingPartitionError(
-            f"landing folder {folder} of source {source_name!r} does not exist: refusing to load the day as "
+            f"landing folder {folder} of source {source_name!r} {what}: refusing to load the day as "
             f"empty (is the landing mounted? an empty day is an existing, empty folder)")
     root = Path(landing).resolve()
     files, unknown = [], []
     for p in sorted(folder.rglob("*")):
+        if p.is_symlink() and not p.exists():
+            unknown.append(Unknown(_rel(p, root), "unknown_file", "broken link: its target does not exist"))
+            continue
         if root not in p.resolve().parents:
             raise PartitionError(f"raw file {p} points outside the landing root")
-        rel = p.relative_to(root).as_posix()
+        rel = _rel(p, root)
         if p.is_dir():
             unknown.append(Unknown(rel, "unknown_folder", "subfolder of a day folder: its files are not read"))
+        elif not p.is_file():
+            unknown.append(Unknown(rel, "unknown_file", "not a regular file (a pipe, socket or device): not read"))
         elif p.parent != folder:
             unknown.append(Unknown(rel, "unknown_file", "file in a subfolder of the day folder: not read", p))
         elif p.name.startswith("."):
@@ -114,9 +121,22 @@ def scan_partition(landing: Path, source_name: str, day: str | dt.date) -> Parti
         elif raw_suffix(p.name) is None:
             unknown.append(Unknown(rel, "unknown_file",
                                    f"suffix is none of {', '.join(RAW_SUFFIXES)}: not read", p))
+        elif rel != p.relative_to(root).as_posix():
+            unknown.append(Unknown(rel, "unknown_file", "file name is not valid UTF-8: not read (rename it)", p))
         else:
             files.append(p)
     return PartitionScan(folder, files, unknown + _strays(root, source_name, parse_partition(day)))
+
+
+def _rel(p: Path, root: Path) -> str:
+    """``p`` relative to the landing root as text that can be stored (bytes of a name that are not UTF-8
+    shown as backslash escapes)."""
+    return p.relative_to(root).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _regular(p: Path) -> Path | None:
+    """``p`` when it is a regular file whose content can be hashed (never a pipe, which would block)."""
+    return p if p.is_file() else None
 
 
 def _strays(root: Path, source_name: str, day: dt.date) -> list[Unknown]:
@@ -126,18 +146,16 @@ def _strays(root: Path, source_name: str, day: dt.date) -> list[Unknown]:
     base = root / source_name
     for p in sorted(base.iterdir()):
         if not (p.is_dir() and p.name.startswith("dt=") and _is_day(p.name[3:])):
-            out.append(Unknown(p.relative_to(root).as_posix(), "unknown_folder" if p.is_dir() else "unknown_file",
-                               f"not a day folder dt=YYYY-MM-DD of source {source_name!r}: not read",
-                               None if p.is_dir() else p))
+            out.append(Unknown(_rel(p, root), "unknown_folder" if p.is_dir() else "unknown_file",
+                               f"not a day folder dt=YYYY-MM-DD of source {source_name!r}: not read", _regular(p)))
     for p in sorted(root.iterdir()):
         if p.name in SOURCES or p.name in RESERVED_FOLDERS:
             continue
         days = [c for c in p.iterdir() if c.name.startswith("dt=")] if p.is_dir() else []
         here = p / f"dt={day.isoformat()}"
         if not days or here in days:
-            rel = (here if days else p).relative_to(root).as_posix()
-            out.append(Unknown(rel, "unknown_source",
-                               f"{p.name!r} is not a source of the contract: not read", None if p.is_dir() else p))
+            out.append(Unknown(_rel(here if days else p, root), "unknown_source",
+                               f"{p.name!r} is not a source of the contract: not read", _regular(p)))
     return out
 
 

@@ -296,3 +296,168 @@ def test_one_line_rule_for_crlf_lone_cr_and_bom_in_plain_and_gzip_files(con, tmp
     r = load_partition(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (8, 8, 0)
     assert _loaded_lines(con, "ods_heartbeat") == [(f, n) for f in ("crlf.jsonl", "crlf.jsonl.gz") for n in range(1, 5)]
+
+
+# -- inputs of a hostile sender and a careless operator, beyond the nine findings --------------------------
+
+def _gzip_lines(n: int) -> bytes:
+    return gzip.compress(("\n".join(_j(heartbeat_record(s)) for s in range(n)) + "\n").encode())
+
+
+@pytest.mark.parametrize("trailer_byte", [-8, -2], ids=["crc", "isize"])
+def test_a_gzip_with_a_wrong_trailer_keeps_its_rows(con, tmp_path, trailer_byte):
+    root = tmp_path / "landing"
+    (root / "heartbeat" / BASE).mkdir(parents=True)
+    data = bytearray(_gzip_lines(5))
+    data[trailer_byte] ^= 0xFF  # the checksum or length after the last data byte
+    (root / "heartbeat" / BASE / "a.jsonl.gz").write_bytes(bytes(data))
+    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    assert (r.rows_read, r.rows_loaded, r.rows_unaccounted, r.files_quarantined) == (5, 5, 0, 1)
+    assert con.execute("select reason_code, scope from ods.ods_quarantine").fetchall() == [("truncated_gzip", "file")]
+
+
+def test_gzip_inside_gzip_is_decompressed_again(con, tmp_path):
+    root = tmp_path / "landing"
+    (root / "heartbeat" / BASE).mkdir(parents=True)
+    (root / "heartbeat" / BASE / "a.jsonl.gz").write_bytes(gzip.compress(_gzip_lines(4)))
+    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (4, 4, 0)
+    (reason,), = con.execute("select reason from ods.ods_landing_manifest").fetchall()
+    assert "gzip inside gzip" in reason
+
+
+def test_parquet_content_named_like_json_lines_is_read_as_parquet(con, tmp_path):
+    root = tmp_path / "landing"
+    folder = root / "pose" / BASE
+    folder.mkdir(parents=True)
+    pq.write_table(_pose_rows(0, 3), folder / "a.jsonl")
+    pq.write_table(_pose_rows(60, 2), folder / "b.jsonl.gz")
+    r = load_partition(con, root, "pose", HAND_DAY)
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_unaccounted) == (5, 5, 0, 0)
+    assert _loaded_lines(con, "ods_pose") == [("a.jsonl", 1), ("a.jsonl", 2), ("a.jsonl", 3),
+                                              ("b.jsonl.gz", 1), ("b.jsonl.gz", 2)]
+    reasons = {r for (r,) in con.execute("select reason from ods.ods_landing_manifest").fetchall()}
+    assert reasons == {"Parquet content read as Parquet"}
+
+
+def test_pipes_broken_links_and_undecodable_names_are_reported_not_read(con, tmp_path):
+    import os
+    import threading
+    import time
+
+    root = tmp_path / "landing"
+    day = root / "heartbeat" / BASE
+    write_lines(root, "heartbeat", HAND_DAY, "good.jsonl", [_j(heartbeat_record(0))])
+    os.mkfifo(day / "pipe.jsonl")
+    os.mkfifo(root / "heartbeat" / "stray-pipe")
+    (day / "gone.jsonl").symlink_to(day / "nothing-here.jsonl")
+    (day / "self.jsonl").symlink_to(day / "self.jsonl")  # a link loop
+    with open(os.fsencode(day) + b"/\xff\xfe.jsonl", "wb") as f:
+        f.write((_j(heartbeat_record(1)) + "\n").encode())
+    stop = threading.Event()
+
+    def unblock():  # a reader that opens a pipe would wait for ever: give it an end of file instead
+        while not stop.is_set():
+            for pipe in (day / "pipe.jsonl", root / "heartbeat" / "stray-pipe"):
+                try:
+                    os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=unblock, daemon=True)
+    thread.start()
+    try:
+        r = load_partition(con, root, "heartbeat", HAND_DAY)
+    finally:
+        stop.set()
+        thread.join()
+    assert (r.files, r.rows_read, r.rows_loaded) == (1, 1, 1)
+    h = f"heartbeat/{BASE}"
+    manifest = {name: (outcome, size) for name, outcome, size in con.execute(
+        "select file_name, outcome, size_bytes from ods.ods_landing_manifest").fetchall()}
+    assert {n: o for n, (o, _) in manifest.items()} == {
+        f"{h}/good.jsonl": "read", f"{h}/pipe.jsonl": "unknown_file", "heartbeat/stray-pipe": "unknown_file",
+        f"{h}/gone.jsonl": "unknown_file", f"{h}/self.jsonl": "unknown_file", f"{h}/\\xff\\xfe.jsonl": "unknown_file"}
+    assert manifest[f"{h}/pipe.jsonl"][1] is None  # never opened
+    reasons = dict(con.execute("select file_name, reason from ods.ods_landing_manifest").fetchall())
+    assert "not a regular file" in reasons[f"{h}/pipe.jsonl"] and "broken link" in reasons[f"{h}/gone.jsonl"]
+    assert "UTF-8" in reasons[f"{h}/\\xff\\xfe.jsonl"]
+
+
+def test_an_unreadable_file_quarantines_itself_and_the_day_loads(con, tmp_path, monkeypatch):
+    from fleetloop.ingest import readers
+
+    root = tmp_path / "landing"
+    write_lines(root, "heartbeat", HAND_DAY, "good.jsonl", [_j(heartbeat_record(0))])
+    locked = write_lines(root, "heartbeat", HAND_DAY, "locked.jsonl", [_j(heartbeat_record(1))])
+    real_open = open
+
+    def deny(path, *args, **kwargs):  # chmod 000 does not stop root, who may run these tests
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(readers, "open", deny, raising=False)
+    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    assert (r.files, r.rows_read, r.rows_loaded, r.rows_unaccounted, r.files_quarantined) == (2, 1, 1, 0, 1)
+    (file, code, reason), = con.execute("select source_file, reason_code, reason from ods.ods_quarantine").fetchall()
+    assert (file, code) == (f"heartbeat/{BASE}/locked.jsonl", "unreadable_file") and "Permission denied" in reason
+    assert con.execute("select outcome, sha256 from ods.ods_landing_manifest where file_name like '%locked%'"
+                       ).fetchall() == [("quarantined", None)]
+
+
+def test_a_day_path_that_is_a_file_is_refused_as_not_a_folder(con, tmp_path):
+    root = tmp_path / "landing"
+    (root / "heartbeat").mkdir(parents=True)
+    (root / "heartbeat" / BASE).write_text("not a folder")
+    with pytest.raises(MissingPartitionError, match="is not a folder"):
+        load_partition(con, root, "heartbeat", HAND_DAY)
+
+
+def test_parquet_integers_are_counts_and_scores_hold_numbers_only(con, tmp_path):
+    root = tmp_path / "landing"
+    t0 = dt.datetime.combine(HAND_DAY, dt.time(10), dt.UTC)
+    (root / "environment" / BASE).mkdir(parents=True)
+    for i, kind in enumerate((pa.int32(), pa.uint8(), pa.uint64())):
+        pq.write_table(pa.table({
+            "ts": [t0 + dt.timedelta(seconds=10 * i + s) for s in range(2)], "vehicle_id": ["veh_a"] * 2,
+            "rain_sensor_pct": [1.0] * 2, "wiper_level": pa.array([0, 3], kind), "ambient_lux": [100.0] * 2,
+            "visibility_m": [1000.0] * 2, "outside_temp_c": [20.0] * 2, "weather": ["clear"] * 2,
+            "light": ["day"] * 2}), root / "environment" / BASE / f"e{i}.parquet")
+    r = load_partition(con, root, "environment", HAND_DAY)
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (6, 6, 0)
+    (root / "planner_debug" / BASE).mkdir(parents=True)
+    pq.write_table(pa.table({"ts": [t0 + dt.timedelta(seconds=s) for s in range(2)], "vehicle_id": ["veh_a"] * 2,
+                             "candidate_scores": pa.array([[0.5, None], [0.5, 0.25]], pa.list_(pa.float64())),
+                             "commanded_steering_deg": [0.0] * 2}), root / "planner_debug" / BASE / "p.parquet")
+    lines = [_j({"ts": (t0 + dt.timedelta(seconds=60 + s)).isoformat(), "vehicle_id": "veh_a",
+                 "candidate_scores": scores, "commanded_steering_deg": 0.0})
+             for s, scores in enumerate(([0.5, "0.4"], ["0.5"], [0.5, 0.4]))]
+    write_lines(root, "planner_debug", HAND_DAY, "p.jsonl", lines)
+    load_partition(con, root, "planner_debug", HAND_DAY)
+    assert _codes(con, "planner_debug") == {("p.parquet", 1): "wrong_type", ("p.jsonl", 1): "wrong_type",
+                                            ("p.jsonl", 2): "wrong_type"}
+
+
+def test_ids_with_unicode_white_space_do_not_match_the_id_pattern(con, tmp_path):
+    root = tmp_path / "landing"
+    ids = ["veh\u00a0a", "veh_a\u3000", "veh_a\u2028", "veh\u0085a", "veh_é", "车辆_1"]
+    write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", [_j(heartbeat_record(s, vehicle=v)) for s, v in enumerate(ids)])
+    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    assert (r.rows_loaded, r.rows_quarantined) == (2, 4)
+    assert set(_codes(con, "heartbeat").values()) == {"pattern_mismatch"}
+    loaded = con.execute("select vehicle_id from ods.ods_heartbeat order by 1").fetchall()
+    assert loaded == [("veh_é",), ("车辆_1",)]
+
+
+def test_reasons_show_strings_as_strings_and_rfc3339_lower_case_is_a_timestamp(con, tmp_path):
+    root = tmp_path / "landing"
+    lines = [_j(heartbeat_record(0, speed_mps="12.5")), _j(heartbeat_record(1, speed_mps=True)),
+             _j(heartbeat_record(2, ts=f"{HAND_DAY}t08:00:02z")), "\t", _j(heartbeat_record(4))]
+    write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", lines)
+    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    assert (r.rows_loaded, r.rows_quarantined) == (2, 3)
+    reasons = dict(con.execute("select line_number, reason from ods.ods_quarantine").fetchall())
+    assert reasons == {1: "field 'speed_mps' is not a DOUBLE: \"12.5\"", 2: "field 'speed_mps' is not a DOUBLE: true",
+                       4: "empty line"}

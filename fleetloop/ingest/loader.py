@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from fleetloop.contract import Source
 from fleetloop.contract import source as contract_source
 from fleetloop.ingest import rules
-from fleetloop.ingest.readers import Issue, JsonLines, is_gzip, parquet_rows, sha256
+from fleetloop.ingest.readers import Issue, JsonLines, has_parquet_magic, is_gzip, parquet_rows, sha256
 from fleetloop.ingest.schema import (
     LOAD_HISTORY_TABLE,
     MANIFEST_TABLE,
@@ -147,6 +147,10 @@ class _Attempt:
     def rel(self, p: Path) -> str:
         return p.relative_to(self.root).as_posix()
 
+    def parquet(self) -> list[Path]:
+        """The day's files read as Parquet: named so, or named like JSON lines with Parquet content."""
+        return [p for p in self.scan.files if is_parquet(p) or has_parquet_magic(p)]
+
     def run(self, undecodable: dict[str, str]) -> LoadReport:
         """Stage and load the day; files in ``undecodable`` (landing name -> reader message) are quarantined."""
         self.runs += 1
@@ -172,7 +176,7 @@ class _Attempt:
     def undecodable_parquet(self) -> dict[str, str]:
         """The Parquet files of the day whose pages DuckDB cannot decode, with its message."""
         found = {}
-        for n, path in enumerate(p for p in self.scan.files if is_parquet(p)):
+        for n, path in enumerate(self.parquet()):
             link = self.tmp / f"check-{n:06d}.parquet"
             link.symlink_to(path.resolve())
             try:
@@ -184,8 +188,9 @@ class _Attempt:
     def _stage(self, scratch: Path, undecodable: dict[str, str]) -> _Staged:
         """Stage every file; ``_FULL`` (with ``_row_json``) and ``_STAGE`` (without) view all staged rows."""
         con, src, day = self.con, self.src, self.day
-        files = self.scan.files
-        staged = _Staged(len(files), 0, [], [], {self.rel(p): p for p in files if not is_parquet(p)}, [])
+        files, parquet = self.scan.files, self.parquet()  # both in file-name order
+        as_parquet = set(parquet)
+        staged = _Staged(len(files), 0, [], [], {self.rel(p): p for p in files if p not in as_parquet}, [])
         create_json_stage(con, src)
         rows_of: dict[str, int] = {}
         notes: dict[str, list[str]] = {}
@@ -197,9 +202,13 @@ class _Attempt:
             if is_gzip(path) != (raw_suffix(path.name) == ".jsonl.gz"):
                 notes.setdefault(name, []).append(
                     "gzip content read as gzip" if is_gzip(path) else "plain content read as plain text")
+            if reader.layers > 1:
+                notes.setdefault(name, []).append(f"gzip inside gzip: decompressed {reader.layers} times")
         readable: dict[str, Path] = {}
-        for n, path in enumerate(p for p in files if is_parquet(p)):
+        for n, path in enumerate(parquet):
             name = self.rel(path)
+            if not is_parquet(path):
+                notes.setdefault(name, []).append("Parquet content read as Parquet")
             rows, issue = parquet_rows(path)
             if issue is None and name in undecodable:
                 issue = Issue("file", 0, "unreadable_file", f"Parquet pages cannot be decoded: {undecodable[name]}")
@@ -230,8 +239,7 @@ class _Attempt:
         if not path.name.endswith(suffix):
             reasons.append(f"suffix matched as {suffix} regardless of case")
         outcome = "quarantined" if file_issues and not rows_of[name] else "read"
-        size = path.stat().st_size
-        return name, size, sha256(path), rows_of[name], outcome, "; ".join(reasons) or None
+        return name, _size(path), sha256(path), rows_of[name], outcome, "; ".join(reasons) or None
 
 
 def _load(con, src: Source, day: dt.date, staged: _Staged, scan: PartitionScan, accept_row_drop: bool) -> LoadReport:
@@ -286,11 +294,18 @@ def _write_manifest(con, src: Source, day: dt.date, files: list[tuple], unknown:
     """The day's manifest: every raw file with its outcome, and everything in the landing that is not read."""
     rows = [(day, src.name, *entry, loaded_at) for entry in files]
     for u in unknown:
-        size, digest = (u.path.stat().st_size, sha256(u.path)) if u.path is not None else (None, None)
+        size, digest = (_size(u.path), sha256(u.path)) if u.path is not None else (None, None)
         owner = u.rel.split("/")[0] if u.outcome == "unknown_source" else src.name
         rows.append((day, owner, u.rel, size, digest, None, u.outcome, u.reason, loaded_at))
     if rows:
         con.executemany(f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _cross_row_rules(con, src: Source, groups: list[ParquetGroup], rows: int) -> None:

@@ -6,7 +6,9 @@ value as text for the reason message). From these, one ``CASE`` gives every row 
 reason code (brief section 2) and a readable reason, or NULL for a valid row.
 
 Coercion is strict about JSON types: numbers for DOUBLE, strings for VARCHAR, true/false for BOOLEAN,
-arrays of numbers for DOUBLE[]; timestamps are ISO-8601 strings with a time of day (an offset is honoured,
+arrays of numbers only for DOUBLE[] (no strings or nulls inside, in JSON or Parquet), integers of any
+width for BIGINT; id patterns mean what they mean in Python (white space includes Unicode spaces);
+timestamps are ISO-8601 strings with a time of day (an offset is honoured, a lower-case T or Z accepted,
 none means UTC; a date alone is no timestamp) or epoch numbers (seconds, milliseconds, microseconds or
 nanoseconds, told apart by magnitude). Every coercion that can fail is a ``try_cast``: a poison value
 quarantines its row, never the day. JSON is read strictly: a duplicate key or a trailing comma makes a line
@@ -39,6 +41,9 @@ NEIGHBOUR_WINDOW_S = 5.0
 _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _NUMERIC_DUCKDB = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                    "UBIGINT", "FLOAT", "DOUBLE")
+_INTEGER_DUCKDB = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                   "UBIGINT")
+_INTEGER_IN_BIGINT = ("TINYINT", "SMALLINT", "INTEGER", "UTINYINT", "USMALLINT", "UINTEGER")
 _SHOWN_CHARS = 80
 # A timestamp string starts with a date and a time of day (a date alone would silently mean midnight).
 ISO_TIMESTAMP_START = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"
@@ -85,17 +90,19 @@ def json_field(f: Field, i: int) -> FieldSql:
             typed = f"case when {t} in ('BIGINT', 'UBIGINT') then try_cast({v} as bigint) end"
         case "BOOLEAN":
             typed = f"case when {t} = 'BOOLEAN' then {v} = 'true' end"
-        case "TIMESTAMPTZ":
+        case "TIMESTAMPTZ":  # RFC 3339 allows a lower-case T and Z
             typed = (f"case when {t} = 'VARCHAR' and regexp_matches({v}, {lit(ISO_TIMESTAMP_START)}) "
-                     f"then try_cast({v} as timestamptz) when {t} in {_NUMERIC_JSON} then {epoch_to_ts(number)} end")
-        case "DOUBLE[]":
-            typed = (f"case when {t} = 'ARRAY' and json_array_length({v}) = "
-                     f"list_count(try_cast({v} as double[])) then try_cast({v} as double[]) end")
+                     f"then coalesce(try_cast({v} as timestamptz), try_cast(upper({v}) as timestamptz)) "
+                     f"when {t} in {_NUMERIC_JSON} then {epoch_to_ts(number)} end")
+        case "DOUBLE[]":  # every element a JSON number (no strings, booleans or nulls)
+            typed = (f"case when {t} = 'ARRAY' and coalesce(list_bool_and(list_transform(json_type({v}, '$[*]'), "
+                     f"lambda x: x in {_NUMERIC_JSON})), true) then try_cast({v} as double[]) end")
         case other:
             raise ValueError(f"no JSON coercion for contract type {other}")
     if f.type == "DOUBLE[]":
         non_finite = _list_non_finite(q(f.name))
-    return FieldSql(f, f"coalesce({t} <> 'NULL', false)", typed, v,
+    shown = f"case when {t} = 'VARCHAR' then '\"' || {v} || '\"' else {v} end"  # a string shows as one
+    return FieldSql(f, f"coalesce({t} <> 'NULL', false)", typed, shown,
                     non_finite=non_finite if f.type in ("DOUBLE", "TIMESTAMPTZ", "DOUBLE[]") else None)
 
 
@@ -116,7 +123,9 @@ def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
     col, raw = q(f.name), q(raw_name(f.name))
     numeric = actual_type in _NUMERIC_DUCKDB or actual_type.startswith("DECIMAL")
     exact, non_finite = True, None
-    if actual_type == f.type:
+    if f.type == "DOUBLE[]" and actual_type.endswith("[]"):  # a null element is no score
+        typed, exact = f"case when list_count({col}) = len({col}) then try_cast({col} as double[]) end", False
+    elif actual_type == f.type:
         typed = col
     elif f.type == "TIMESTAMPTZ" and actual_type.startswith("TIMESTAMP"):
         typed = f"cast({col} as timestamptz)"
@@ -125,8 +134,8 @@ def parquet_field(f: Field, actual_type: str | None) -> FieldSql:
         non_finite = f"coalesce(not isfinite(cast({raw} as double)), false)"
     elif f.type == "DOUBLE" and numeric:
         typed = f"cast({col} as double)"
-    elif f.type == "DOUBLE[]" and actual_type.endswith("[]"):
-        typed, exact = f"try_cast({col} as double[])", False
+    elif f.type == "BIGINT" and actual_type in _INTEGER_DUCKDB:
+        typed, exact = f"try_cast({col} as bigint)", actual_type in _INTEGER_IN_BIGINT
     else:
         typed, exact = f"null::{f.type}", False
     if f.type == "DOUBLE":
@@ -190,7 +199,7 @@ def row_checks(src: Source, fields: list[FieldSql], day: dt.date) -> list[tuple[
                 f"{lit(f'field {f.name!r} value ')} || {_shown(col)} || "
                 f"{lit(' is not one of ' + ', '.join(f.allowed))}")
         if f.pattern:
-            add(f"not regexp_full_match({col}, {lit(f.pattern)})", "pattern_mismatch",
+            add(f"not regexp_full_match({col}, {lit(re2_pattern(f.pattern))})", "pattern_mismatch",
                 f"{lit(f'field {f.name!r} value ')} || {_shown(_quoted(col))} || "
                 f"{lit(f' does not match {f.pattern}')}")
     kmh = KMH_FIELDS.get(src.name)
@@ -219,6 +228,24 @@ def row_checks(src: Source, fields: list[FieldSql], day: dt.date) -> list[tuple[
     return checks
 
 
+def re2_pattern(pattern: str) -> str:
+    """A contract pattern (Python ``re`` syntax) for DuckDB's RE2, where ``\\s`` is ASCII white space only:
+    ``\\s`` also matches Unicode white space (no-break and ideographic spaces, line separators), as in Python."""
+    unicode_space = r"\s\x{85}\p{Z}"
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            pair = pattern[i:i + 2]
+            out.append((unicode_space if in_class else f"[{unicode_space}]") if pair == r"\s" else pair)
+            i += 2
+            continue
+        in_class = (in_class and c != "]") or (not in_class and c == "[")
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _stamp(col: str) -> str:
     return f"coalesce(strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ'), 'null')"
 
@@ -242,7 +269,7 @@ def classify_sql(checks: list[tuple[str, str, str]]) -> tuple[str, str, str]:
 
 JSON_SHAPE_CHECKS: list[tuple[str, str, str]] = [
     ("_bad_encoding", "malformed_json", lit("line is not valid UTF-8")),
-    ("trim(_raw_text) = ''", "malformed_json", lit("empty line")),
+    ("trim(_raw_text, ' \t') = ''", "malformed_json", lit("empty line")),
     ("not _valid", "malformed_json", lit("line is not valid JSON")),
     ("left(ltrim(_raw_text), 1) <> '{'", "malformed_json",
      f"{lit('line is a JSON ')} || json_type(_raw_text) || {lit(', not an object')}"),
