@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "fleetloop.quality.cli",
     "fleetloop.scorer.cli",
     "fleetloop.scorer.navsim.cli",
+    "fleetloop.mining.cli",
 )
 
 EPILOG = """examples:

@@ -59,7 +59,8 @@ def _insert_case(con, vehicle: str, start: dt.datetime, speeds: np.ndarray, s0: 
         ox, oy, oh = _along(lane, np.array([obstacle_s]))
         con.executemany(
             'insert into ods.ods_perception_objects (ts, vehicle_id, object_id, "class", x_m, y_m, heading_rad, '
-            "vx_mps, vy_mps, length_m, width_m, confidence, dt) values (?, ?, 'obj1', 'car', ?, ?, ?, 0, 0, 4.5, 1.9, 0.95, ?)",
+            "vx_mps, vy_mps, length_m, width_m, confidence, dt) "
+            "values (?, ?, 'obj1', 'car', ?, ?, ?, 0, 0, 4.5, 1.9, 0.95, ?)",
             [[t, vehicle, ox[0], oy[0], oh[0], DAY] for t in ts])
     case_id = f"case_{vehicle}"
     catalog = trigger_catalog()
@@ -144,7 +145,8 @@ def test_nightly_tables_packages_and_determinism(warehouse, tmp_path):
     assert fixed["component_deltas"]["c"]["delta"] == pytest.approx(1.0)
     strip = [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")} for r in first["solutions"]]
     again = run_nightly(duckdb.connect(str(warehouse), read_only=True), DAY, tmp_path / "p3", cfg)
-    assert strip == [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")} for r in again["solutions"]]
+    assert strip == [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")}
+                     for r in again["solutions"]]
 
 
 def test_replay_cli_on_a_warehouse_case(warehouse, capsys):

@@ -1,14 +1,16 @@
 """The nightly scorer run over one day of the case queue (plain library; the Dagster asset calls it).
 
-Top-K cases of ``ads.ads_case_queue`` for the day by queue_rank, routed by the action the trigger catalog
-(``seeds/trigger_catalog.csv``) gives them: perception-suspect ones (action 'raw_upload') become raw-upload
-requests; 'counterfactual' ones are replayed and scored, and packaged to
+Top-K cases of ``ads.ads_case_queue`` for the day by queue_rank (with the mined cases of ``fleetloop mine
+--to-queue`` after the day's triggered ones, ``fleetloop.mining.queue``), routed by the action the trigger
+catalog (``seeds/trigger_catalog.csv``) or the mining gives them: perception-suspect ones (action 'raw_upload')
+become raw-upload requests; 'counterfactual' ones are replayed and scored, and packaged to
 ``<packages>/dt=<day>/<case_id>.sspair`` when a solution resolves one of their triggers
 (``fleetloop.scorer.select``); operations cases ('ops_ticket': offline, error_burst, site_anomaly,
 call_guard) are never replayed: they are tickets in ``ads.ads_ops_queue``. Results go to schema ``scorer``
 (tables solutions, upload_plan, raw_upload_requests), replacing the day. Status of a replayed case:
 'improved' (a solution resolves the trigger named in resolved_trigger, with the check resolved_by, from
-log_tier to sol_tier), 'log_best' (the reason says why) or 'error' (the scene could not be rebuilt). Each
+log_tier to sol_tier; a mined case, named by its ``mined:<query>`` trigger, is judged as a scene by
+``component_fix``), 'log_best' (the reason says why) or 'error' (the scene could not be rebuilt). Each
 case's seed is the run seed mixed with a CRC of its case id, so results do not depend on the order or the
 number of cases scored.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from fleetloop.mining.queue import case_queue_sql
 from fleetloop.paths import parse_partition
 from fleetloop.scorer import package, routing
 from fleetloop.scorer.scoring import COMPONENTS
@@ -133,10 +136,10 @@ def case_seed(seed: int, case_id: str) -> int:
 
 
 def _queue(con, day: dt.date, top_k: int) -> list[dict]:
-    cur = con.execute("select * from ads.ads_case_queue where dt = ? and action in (?, ?) order by queue_rank "
+    cur = con.execute(f"select * from {case_queue_sql(con)} where dt = ? and action in (?, ?) order by queue_rank "
                       "limit ?", [day, REPLAY, RAW, top_k])
     cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
 def _solution_row(case: dict, day: dt.date) -> dict:
@@ -165,7 +168,7 @@ def score_case(con, case: dict, day: dt.date, packages_dir: Path, cfg: NightlyCo
     row.update(
         status="improved" if result.improved else "log_best",
         reason=_reason(result),
-        resolved_trigger=primary["trigger"] if result.improved else None,
+        resolved_trigger=(primary["trigger"] or case["triggers"][0]) if result.improved else None,
         resolved_by=primary["check"] if result.improved else None,
         log_tier=None if primary is None else primary["log_tier"],
         sol_tier=primary["solution_tier"] if result.improved else None,

@@ -1,10 +1,11 @@
-"""Scenes from the warehouse: a case of ``ads.ads_case_queue``, the ego from ``ods.ods_pose``, the agents
-from ``ods.ods_perception_objects`` and the site's lanes from ``fleetloop.lanemap``.
+"""Scenes from the warehouse: a case of ``ads.ads_case_queue`` or a mined case beside it
+(``fleetloop.mining.queue``), the ego from ``ods.ods_pose``, the agents from ``ods.ods_perception_objects`` and
+the site's lanes from ``fleetloop.lanemap``.
 
 The horizon (8 s) starts ``LEAD_S`` before the case's first trigger (window start + the case pre_s from
-``seeds/trigger_definitions.csv``) and is shortened when the pose line ends earlier. Pose and objects are
-resampled onto the 10 Hz grid; a grid sample more than ``MAX_GAP_S`` from any observation is missing
-(for the ego that is an error, for an object it is absent there).
+``seeds/trigger_definitions.csv``), or at the clip start for a mined case, and is shortened when the pose line
+ends earlier. Pose and objects are resampled onto the 10 Hz grid; a grid sample more than ``MAX_GAP_S`` from any
+observation is missing (for the ego that is an error, for an object it is absent there).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import numpy as np
 
 from fleetloop.definitions import trigger_params
+from fleetloop.mining.queue import case_queue_sql, is_mined
 from fleetloop.scorer.scene import DT_S, HORIZON_S, EgoSpec, Scene, SceneLane
 
 LEAD_S = 3.0
@@ -40,11 +42,12 @@ def _resample(t_obs: np.ndarray, values: np.ndarray, grid: np.ndarray, angle: bo
 
 
 def case_row(con, case_id: str) -> dict:
-    cur = con.execute("select * from ads.ads_case_queue where case_id = ?", [case_id])
+    """The queued case ``case_id``: triggered or mined (``fleetloop.mining.queue``)."""
+    cur = con.execute(f"select * from {case_queue_sql(con)} where case_id = ?", [case_id])
     row = cur.fetchone()
     if row is None:
         raise ValueError(f"no case {case_id!r} in ads.ads_case_queue")
-    return dict(zip([d[0] for d in cur.description], row))
+    return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
 def raw_window_bytes(con, vehicle_id: str, ts_start, ts_end) -> int:
@@ -84,9 +87,9 @@ def load_case(con, case_id: str, lane_map=None, horizon_s: float = HORIZON_S) ->
         from fleetloop.lanemap import load_lane_map
 
         lane_map = load_lane_map(case["site_id"])
-    pre_s = trigger_params("case")["pre_s"]
-    t_trigger = _epoch(case["ts_start"]) + pre_s
-    t0 = max(_epoch(case["ts_start"]), t_trigger - LEAD_S)
+    mined = is_mined(case)
+    start = _epoch(case["ts_start"])
+    t0 = start if mined else max(start, start + trigger_params("case")["pre_s"] - LEAD_S)
     ts0 = dt.datetime.fromtimestamp(t0 - 0.5, dt.timezone.utc)
     ts1 = dt.datetime.fromtimestamp(t0 + horizon_s + 0.5, dt.timezone.utc)
     pose = con.execute(
@@ -148,7 +151,9 @@ def load_case(con, case_id: str, lane_map=None, horizon_s: float = HORIZON_S) ->
             "case_id": case_id, "vehicle_id": case["vehicle_id"], "site_id": case["site_id"],
             "dt": str(case["dt"]), "ts_start": case["ts_start"].isoformat(), "ts_end": case["ts_end"].isoformat(),
             "horizon_start": dt.datetime.fromtimestamp(t0, dt.timezone.utc).isoformat(),
-            "triggers": list(case.get("triggers") or []),
+            # a mined case has no trigger of its own: it is judged as a scene (select.NO_CASE)
+            "triggers": None if mined else list(case.get("triggers") or []),
+            **({"mined_query": case["query"]} if mined else {}),
             "raw_bytes": raw_window_bytes(con, case["vehicle_id"], case["ts_start"], case["ts_end"]),
         },
         ego_signals={"acc_lon_mps2": acc, "yaw_rate_rps": yaw},
