@@ -87,6 +87,7 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
     manifest = prepare(project)
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_reference", select=REFERENCE,
+                exclude=f"{DAILY} {ALL_DAYS}",  # and with them the tests that also read a day's model
                 dagster_dbt_translator=_translator())
     def warehouse_reference(context, dbt: DbtCliResource):  # a postponed annotation is not resolvable by Dagster
         yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target).stream()

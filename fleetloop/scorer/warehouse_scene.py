@@ -36,7 +36,10 @@ def _resample(t_obs: np.ndarray, values: np.ndarray, grid: np.ndarray, angle: bo
         values = np.unwrap(values)
     out = np.interp(grid, t_obs, values)
     pos = np.clip(np.searchsorted(t_obs, grid), 1, len(t_obs) - 1) if len(t_obs) > 1 else np.zeros(len(grid), int)
-    near = np.minimum(np.abs(grid - t_obs[pos - 1]), np.abs(grid - t_obs[pos])) if len(t_obs) > 1 else np.abs(grid - t_obs[0])
+    if len(t_obs) > 1:
+        near = np.minimum(np.abs(grid - t_obs[pos - 1]), np.abs(grid - t_obs[pos]))
+    else:
+        near = np.abs(grid - t_obs[0])
     bad = (near > MAX_GAP_S) | (grid < t_obs[0] - 1e-6) | (grid > t_obs[-1] + 1e-6)
     return np.where(bad, np.nan, out)
 
@@ -90,8 +93,8 @@ def load_case(con, case_id: str, lane_map=None, horizon_s: float = HORIZON_S) ->
     mined = is_mined(case)
     start = _epoch(case["ts_start"])
     t0 = start if mined else max(start, start + trigger_params("case")["pre_s"] - LEAD_S)
-    ts0 = dt.datetime.fromtimestamp(t0 - 0.5, dt.timezone.utc)
-    ts1 = dt.datetime.fromtimestamp(t0 + horizon_s + 0.5, dt.timezone.utc)
+    ts0 = dt.datetime.fromtimestamp(t0 - 0.5, dt.UTC)
+    ts1 = dt.datetime.fromtimestamp(t0 + horizon_s + 0.5, dt.UTC)
     pose = con.execute(
         "select distinct on (ts) epoch_ms(ts) / 1000.0, x_m, y_m, heading_rad, speed_mps, acc_lon_mps2, yaw_rate_rps "
         "from ods.ods_pose where vehicle_id = ? and ts between ? and ? order by ts",
@@ -150,7 +153,7 @@ def load_case(con, case_id: str, lane_map=None, horizon_s: float = HORIZON_S) ->
         metadata={
             "case_id": case_id, "vehicle_id": case["vehicle_id"], "site_id": case["site_id"],
             "dt": str(case["dt"]), "ts_start": case["ts_start"].isoformat(), "ts_end": case["ts_end"].isoformat(),
-            "horizon_start": dt.datetime.fromtimestamp(t0, dt.timezone.utc).isoformat(),
+            "horizon_start": dt.datetime.fromtimestamp(t0, dt.UTC).isoformat(),
             # a mined case has no trigger of its own: it is judged as a scene (select.NO_CASE)
             "triggers": None if mined else list(case.get("triggers") or []),
             **({"mined_query": case["query"]} if mined else {}),
