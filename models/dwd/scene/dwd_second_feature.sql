@@ -136,12 +136,14 @@ remote_sessions as (
 ),
 
 firings as (
-    select e.vehicle_id, e.site_id, e.trigger, unnest(range(epoch(e.ts_start)::bigint, epoch(e.ts_end)::bigint + 1))
-        as ts_s
+    select
+        e.vehicle_id, e.site_id, e.trigger, unnest(range(epoch(e.ts_start)::bigint, epoch(e.ts_end)::bigint + 1))
+            as ts_s
     from {{ ref('dwd_event') }} as e
     where {{ around_run_day('e.ts_start', 'e.dt') }}
     union all
-    select c.vehicle_id, c.site_id, 'perception_suspect' as trigger,
+    select
+        c.vehicle_id, c.site_id, 'perception_suspect' as trigger,
         unnest(range(epoch(c.ts_start)::bigint, epoch(c.ts_end)::bigint + 1)) as ts_s
     from {{ ref('dwd_case') }} as c
     where c.perception_suspect and {{ around_run_day('c.ts_start', 'c.dt') }}
@@ -179,7 +181,8 @@ select
     case
         when f.ts_s - lag(f.ts_s) over w != 1 or lag(n.lane_id) over w is null then 'none'
         when n.lane_id = lag(n.lane_id) over w or list_contains(lag(n.successors) over w, n.lane_id) then 'none'
-        when (n.next_x_m - n.from_x_m) * (f.y_m - lag(f.y_m) over w)
+        when
+            (n.next_x_m - n.from_x_m) * (f.y_m - lag(f.y_m) over w)
             - (n.next_y_m - n.from_y_m) * (f.x_m - lag(f.x_m) over w) > 0 then 'left'
         else 'right'
     end as lane_change,
@@ -196,11 +199,11 @@ select
     f.flickering_tracks::integer as flickering_tracks,
     f.tl_state,
     f.tl_distance_m,
+    {%- for t in triggers %}
+        coalesce(list_contains(g.triggers, '{{ t }}'), false) as trig_{{ t }},
+    {%- endfor %}
     f.drive_mode in ('remote', 'manual') as takeover_active,
     r.vehicle_id is not null as remote_active
-    {%- for t in triggers %},
-    coalesce(list_contains(g.triggers, '{{ t }}'), false) as trig_{{ t }}
-    {%- endfor %}
 from seconds as f
 left join nearest as n using (vehicle_id, ts_s)
 left join on_crosswalk as c using (vehicle_id, ts_s)
