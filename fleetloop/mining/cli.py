@@ -47,10 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                  "'A then B within Ns', 'A for at least Ns', 'where ...' filters")
     for field, column in FILTER_FIELDS.items():
         p.add_argument(f"--{field.replace('_', '-')}", dest=field, action="append", metavar=column.upper(),
-                       help=f"only seconds with this {column} (repeatable: any of them)")
+                       help=f"only seconds with this {column} (repeatable: any of them; default: every {column})")
     p.add_argument("--from", dest="first_day", type=_day, metavar="DAY",
-                   help="first UTC day looked at, YYYY-MM-DD (with --to: the last; alone: that day only)")
-    p.add_argument("--to", dest="last_day", type=_day, metavar="DAY", help="last UTC day looked at (needs --from)")
+                   help="first UTC day looked at, YYYY-MM-DD (with --to: the last; alone: that day only; "
+                        "default: every day)")
+    p.add_argument("--to", dest="last_day", type=_day, metavar="DAY",
+                   help="last UTC day looked at (needs --from; default: the --from day)")
     p.add_argument("--padding-s", type=int, default=DEFAULT_PADDING_S, metavar="N",
                    help="seconds of context kept before the first and after the last matching second of a clip")
     p.add_argument("--limit", type=int, metavar="N", help="at most N clips, by vehicle and start (default: all)")
