@@ -109,26 +109,30 @@ def _write_broken_heartbeats(landing: Path, day: dt.date) -> Path:
     return path
 
 
+def _tick(sensor, instance, defs, cursor=None):
+    """One evaluation of the sensor with the code location's warehouse resource (opened as a context)."""
+    with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor,
+                                 resources={"warehouse": defs.resources["warehouse"]}) as context:
+        return sensor.evaluate_tick(context)
+
+
 def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_home, sim_fleet, instance):
     from dagster_pipelines.definitions import build_definitions
     from fleetloop_shell.status import day_status
 
     defs = build_definitions(ops_home)
     sensor = defs.resolve_sensor_def("late_data_sensor")
-    resources = {"warehouse": defs.resources["warehouse"]}
-    first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, resources=resources))
+    first = _tick(sensor, instance, defs)
     assert first.run_requests == [], "a fresh load is not late data"
 
     day = sim_fleet.days[-1]
     broken = _write_broken_heartbeats(ops_home.landing, day)
-    tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor,
-                                                        resources=resources))
+    tick = _tick(sensor, instance, defs, first.cursor)
     assert [r.partition_key for r in tick.run_requests] == [day.isoformat()]
     selection = set(tick.run_requests[0].asset_selection)
     assert dg.AssetKey(["ods", "ods_heartbeat"]) in selection and dg.AssetKey("published_warehouse") in selection
     assert dg.AssetKey(["ods", "ods_pose"]) not in selection, "only the late source and what depends on it"
-    again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, cursor=tick.cursor,
-                                                         resources=resources))
+    again = _tick(sensor, instance, defs, tick.cursor)
     assert again.run_requests == [], "the cursor remembers what it has seen"
 
     before = publication_info(ops_home.published)
