@@ -133,7 +133,9 @@ def test_late_broken_file_fails_its_gate_and_blocks_publication(two_days, ops_ho
     assert dg.AssetKey(["ods", "ods_heartbeat"]) in selection and dg.AssetKey("published_warehouse") in selection
     assert dg.AssetKey(["ods", "ods_pose"]) not in selection, "only the late source and what depends on it"
     again = _tick(sensor, instance, defs, tick.cursor)
-    assert again.run_requests == [], "the cursor remembers what it has seen"
+    # until the day is reloaded the landing still differs from what its load read: the same content asks under the
+    # same run key, which Dagster launches once
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in tick.run_requests]
 
     before = publication_info(ops_home.published)
     reader = connect_published(ops_home.published)  # an analyst querying during the run
