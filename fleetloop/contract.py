@@ -129,6 +129,10 @@ def _perception_summary() -> Source:
             *counts,
             Field("lead_class", "VARCHAR", allowed=COUNTED_CLASSES, nullable=True,
                   description="class of the nearest object ahead in the ego lane"),
+            _id("lead_track_id", "tracker id of that lead object (a new id is a new lead)", nullable=True),
+            Field("lead_track_age_s", "DOUBLE", "s", "time that lead's track has been tracked without a break, "
+                  "in or out of the ego lane (0 when just acquired)", nullable=True, minimum=0.0,
+                  maximum=86400.0),
             Field("lead_gap_m", "DOUBLE", "m", "bumper-to-bumper gap along the lane to the lead object",
                   nullable=True, minimum=-30.0, maximum=1000.0),
             Field("lead_rel_speed_mps", "DOUBLE", "m/s", "lead speed along the lane minus ego speed",

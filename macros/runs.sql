@@ -1,15 +1,34 @@
 {#- Runs (trigger semantics): rows of `relation` that satisfy a condition, numbered per vehicle so that
-    consecutive samples at most run_gap_s apart share a run_no. Feed it only the satisfying samples: a
-    failing sample in between leaves a gap of >= 2 sample periods, which starts a new run. -#}
-{% macro numbered_runs(relation, partition_by='vehicle_id') -%}
+    consecutive samples at most max_gap_s apart (an expression; default the definition run_gap_s) share a run_no.
+    Feed it only the satisfying samples: a failing sample in between leaves a gap of >= 2 sample periods, which
+    starts a new run. -#}
+{% macro numbered_runs(relation, partition_by='vehicle_id', max_gap_s=none) -%}
     select
         *,
-        sum(case when gap_s is null or gap_s > {{ definition('run', 'run_gap_s') }} then 1 else 0 end)
+        sum(case when gap_s is null or gap_s > {{ max_gap_s or definition('run', 'run_gap_s') }} then 1 else 0 end)
             over (partition by {{ partition_by }} order by ts rows unbounded preceding) as run_no
     from (
         select *, {{ seconds_between('lag(ts) over (partition by ' ~ partition_by ~ ' order by ts)', 'ts') }} as gap_s
         from {{ relation }}
     )
+{%- endmacro %}
+
+{#- Qualifying samples of `relation` (vehicle_id, site_id, ts and the trigger's columns) merged into events: runs
+    as numbered_runs (max_gap_s as there), one row per run with vehicle_id, run_no, site_id, ts_start, ts_end,
+    the run's sample count named `count_as` and the `aggregates` (output name: SQL aggregate, in order). -#}
+{% macro merged_events(relation, count_as, aggregates, max_gap_s=none) -%}
+    select
+        vehicle_id,
+        run_no,
+        any_value(site_id) as site_id,
+        min(ts) as ts_start,
+        max(ts) as ts_end,
+        count(*) as {{ count_as }}
+        {%- for name, aggregate in aggregates.items() %},
+        {{ aggregate }} as {{ name }}
+        {%- endfor %}
+    from ({{ numbered_runs(relation, max_gap_s=max_gap_s) }})
+    group by vehicle_id, run_no
 {%- endmacro %}
 
 {#- Duration of a run of n samples [s]. -#}

@@ -92,6 +92,26 @@ def test_summary_lead_and_lights_are_the_truth(con):
     assert (rows["lead_time_headway_s"].isna() | rows["s_class"].notna()).all()
 
 
+def test_the_lead_track_is_a_logged_object_and_its_age_is_its_time_logged(con):
+    """In case windows the uploaded lead is an object logged at that second, and its track age is the time since
+    that object was first logged; a track id and an age come exactly with a lead."""
+    rows = con.execute("""
+        with first_seen as (select vehicle_id, object_id, min(ts) as first_ts from objects group by all)
+        select s.lead_track_age_s, epoch(s.ts) - epoch(f.first_ts) as logged_s,
+               (select count(*) from objects o where o.vehicle_id = s.vehicle_id and o.ts = s.ts
+                and o.object_id = s.lead_track_id) as at_second
+        from perception_summary s
+        join first_seen f on f.vehicle_id = s.vehicle_id and f.object_id = s.lead_track_id""").df()
+    assert len(rows) > 500
+    assert (rows["at_second"] == 1).all()
+    assert np.allclose(rows["lead_track_age_s"], rows["logged_s"], atol=0.051)
+    lead = con.execute("""select lead_class is not null as has_lead, lead_track_id is not null as has_id,
+                                 lead_track_age_s is not null as has_age, lead_track_age_s
+                          from perception_summary""").df()
+    assert (lead["has_lead"] == lead["has_id"]).all() and (lead["has_lead"] == lead["has_age"]).all()
+    assert (lead["lead_track_age_s"].dropna() >= 0).all()
+
+
 def test_the_truth_says_what_the_sensors_say(con):
     """Truth weather against the readings and the on-board thresholds; uploaded labels follow the thresholds."""
     env = con.execute("""select t.weather as truth, e.* exclude (weather), e.weather as label, t.light as t_light
@@ -164,10 +184,11 @@ def test_injected_scenes_appear_in_the_truth(con):
                  and {' + '.join(f's.n_{c}_30m' for c in scenes.VEHICLE_CLASSES)} >= {scenes.DENSE_MIN_VEHICLES})
         """).fetchone()[0]
     assert dense == 0
-    # at the end of an injected cut-in the car leads in the ego lane, close
+    # at the end of an injected cut-in the car leads in the ego lane, close, on a track older than a second
     cut_end = con.execute("""
-        select s.lead_class, s.lead_gap_m from scenes c join perception_summary s
+        select s.lead_class, s.lead_gap_m, s.lead_track_age_s from scenes c join perception_summary s
         on s.vehicle_id = c.vehicle_id and s.ts = c.ts_end
         where c.kind = 'cut_in' and c.object_class in ('car', 'scooter')""").df()
     assert len(cut_end) >= 10
     assert (cut_end["lead_gap_m"] <= 20).mean() > 0.95
+    assert (cut_end["lead_track_age_s"] >= 1).mean() > 0.95

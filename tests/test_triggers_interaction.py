@@ -15,7 +15,9 @@ EPS = 0.01
 def summary(n: int, **columns) -> pd.DataFrame:
     """n consecutive seconds of an empty scene (no lead, no light, nothing counted); ``columns`` override."""
     frame = pd.DataFrame({"ts_us": [i * US for i in range(n)], "lead_class": [None] * n,
+                          "lead_track_id": [None] * n, "lead_track_age_s": [float("nan")] * n,
                           "lead_gap_m": [float("nan")] * n, "lead_rel_speed_mps": [float("nan")] * n,
+                          "speed_mps": [0.0] * n,
                           "oncoming_50m": [0] * n, "tl_distance_m": [float("nan")] * n, "yaw_rate_rps": [0.0] * n,
                           **{f"n_{c}_{r}m": [0] * n for c in COUNTED_CLASSES for r in COUNT_RADII_M}})
     for name, values in columns.items():
@@ -34,35 +36,56 @@ def cut():
     return trigger_params("cut_in")
 
 
-def cut_scene(p, *, gap=None, rel=None, prev_gap=float("nan"), prev_count=1, step_s=1):
-    """A car beside the ego (counted within tracked_radius_m) becomes the lead at the second second."""
-    radius = int(p["tracked_radius_m"])
-    frame = summary(2, lead_class=[None if prev_gap != prev_gap else "car", "car"],
+def cut_scene(p, *, gap=None, rel=1.0, ego_mps=10.0, age=None, new_id="b", prev_id=None, prev_gap=float("nan"),
+              step_s=1):
+    """Track ``new_id`` leads at the second second (``age`` s old, ``gap`` m ahead, ``rel`` m/s faster than the
+    ego at ``ego_mps``); the lead of the first second was ``prev_id`` (none by default) at ``prev_gap``."""
+    frame = summary(2, lead_class=[None if prev_id is None else "car", "car"], lead_track_id=[prev_id, new_id],
+                    lead_track_age_s=[float("nan") if prev_id is None else 5.0,
+                                      p["min_track_age_s"] if age is None else age],
                     lead_gap_m=[prev_gap, p["max_gap_m"] if gap is None else gap],
-                    lead_rel_speed_mps=[0.0, p["min_rel_speed_mps"] if rel is None else rel])
-    frame[f"n_car_{radius}m"] = [prev_count, 1]
+                    lead_rel_speed_mps=[float("nan") if prev_id is None else 0.0, rel], speed_mps=[ego_mps] * 2)
     frame["ts_us"] = [0, step_s * US]
     return frame
+
+
+def ttc_scene(p, extra_m=0.0):
+    """A lead closing at 10 m/s, farther than max_gap_m, exactly max_ttc_s (plus ``extra_m`` / 10 s) away."""
+    gap = 10.0 * p["max_ttc_s"]
+    assert gap > p["max_gap_m"]
+    return cut_scene(p, gap=gap + extra_m, rel=-10.0, ego_mps=12.0)
 
 
 def test_cut_in_fires_on_every_threshold_exactly_met(cut):
     found = cut_in(cut_scene(cut), cut)
     assert [(d.start_us, d.end_us) for d in found] == [(US, US)]
-    assert found[0].attributes["lead_class"] == "car"
+    assert found[0].attributes["lead_class"] == "car" and found[0].attributes["lead_track_id"] == "b"
+    assert len(cut_in(ttc_scene(cut), cut)) == 1
+    floor = cut["min_lead_speed_mps"] - 10.0  # the new lead moves at exactly the floor
+    assert len(cut_in(cut_scene(cut, gap=5.0, rel=floor, ego_mps=10.0), cut)) == 1
 
 
-@pytest.mark.parametrize("case", ["gap", "rel", "untracked", "closing_lead", "not_consecutive"])
+@pytest.mark.parametrize("case", ["gap", "ttc", "young_track", "same_track", "not_closer", "crossing",
+                                  "not_consecutive"])
 def test_cut_in_does_not_fire_a_hair_beyond(cut, case):
-    scene = {"gap": dict(gap=cut["max_gap_m"] + EPS), "rel": dict(rel=cut["min_rel_speed_mps"] - EPS),
-             "untracked": dict(prev_count=0),
-             "closing_lead": dict(prev_gap=cut["max_gap_m"] + cut["min_gap_drop_m"]),  # dropped exactly the limit
-             "not_consecutive": dict(step_s=2)}[case]
-    assert cut_in(cut_scene(cut, **scene), cut) == []
+    scene = {"gap": lambda: cut_scene(cut, gap=cut["max_gap_m"] + EPS),
+             "ttc": lambda: ttc_scene(cut, extra_m=EPS),
+             "young_track": lambda: cut_scene(cut, age=cut["min_track_age_s"] - EPS),
+             "same_track": lambda: cut_scene(cut, prev_id="b", prev_gap=cut["max_gap_m"] + 5.0),
+             "not_closer": lambda: cut_scene(cut, prev_id="a", prev_gap=cut["max_gap_m"]),
+             "crossing": lambda: cut_scene(cut, gap=5.0, rel=cut["min_lead_speed_mps"] - EPS - 10.0),
+             "not_consecutive": lambda: cut_scene(cut, step_s=2)}[case]()
+    assert cut_in(scene, cut) == []
 
 
 def test_cut_in_ahead_of_a_farther_lead(cut):
-    prev = cut["max_gap_m"] + cut["min_gap_drop_m"] + EPS
-    assert len(cut_in(cut_scene(cut, prev_gap=prev), cut)) == 1
+    assert len(cut_in(cut_scene(cut, prev_id="a", prev_gap=cut["max_gap_m"] + EPS), cut)) == 1
+
+
+def test_cut_in_needs_the_pose_speed(cut):
+    scene = cut_scene(cut)
+    scene["speed_mps"] = float("nan")
+    assert cut_in(scene, cut) == []
 
 
 # ---------------------------------------------------------------- unprotected_left

@@ -37,6 +37,7 @@ KERB_OFFSET_M = (0.5, 2.0)  # VRUs in the mixed (non-motor) lane right of the eg
 CONFIDENCE = (0.75, 0.97)
 PERCEPTION_RANGE_M = 150.0  # the lead object and the nearest VRU are looked for within this distance
 MIN_HEADWAY_SPEED_MPS = 0.5  # time headway is null below this ego speed
+TRACK_GAP_S = 1.0  # a track seen again after a longer gap is a new acquisition (its age starts again)
 ONCOMING_RADIUS_M = 50.0  # oncoming: moving against the ego's direction in the opposing lanes
 ONCOMING_MIN_SPEED_MPS = 0.5
 ONCOMING_MIN_LAT_LANES = 1.5  # left of the passing lane's centre
@@ -90,6 +91,7 @@ class ScenesMixin:
         table = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
         keep_case = np.isin(table["sec"], case_secs) == table["logged"]
         table = {k: v[keep_case] for k, v in table.items()}
+        table["age"] = _track_age(table["track"], table["t"])
         nx, ny = -np.sin(self.h), np.cos(self.h)
         true_pose = {"x": self.x + nx * pose["lat"], "y": self.y + ny * pose["lat"], "heading": self.h,
                      "speed": self.v}
@@ -110,12 +112,13 @@ class ScenesMixin:
     def track_rows(self, tracks: list[traffic.Track]) -> dict:
         """Rows of the logged (10 Hz) tracks: every sample, ``whole`` where it falls on a whole second."""
         parts = []
-        for n_obj, tr in enumerate(tracks):
+        for tr in tracks:
             n = tr.s.size
             i = tr.i0 + np.arange(n)
             v = np.gradient(tr.s) * HZ if n > 1 else np.zeros(n)
-            parts.append(_rows(self.k[i] // HZ, CLASS_CODE[tr.cls], tr.s, tr.lat, v, tr.confidence, n_obj,
-                               whole=self.k[i] % HZ == 0, logged=True, real=tr.real, flicker=n < HZ))
+            parts.append(_rows(self.k[i] // HZ, CLASS_CODE[tr.cls], tr.s, tr.lat, v, tr.confidence, tr.object_id,
+                               whole=self.k[i] % HZ == 0, logged=True, real=tr.real, flicker=n < HZ,
+                               t=self.k[i] / HZ))
         return _concat(parts)
 
     def ambient_rows(self, driven: np.ndarray, case_secs: np.ndarray) -> dict:
@@ -124,7 +127,7 @@ class ScenesMixin:
         mix = traffic.MIX[kind]
         vru_mix = {c: p for c, p in mix.items() if c in VRU_CLASSES}
         veh_mix = {c: p for c, p in mix.items() if c in VEHICLE_CLASSES}
-        parts, n_obj = [], 10_000
+        parts = []
         runs = np.split(driven, np.flatnonzero(np.diff(driven) != HZ) + 1)  # contiguous driving
         for i in (run[c0:c0 + AMBIENT_CHUNK_S] for run in runs for c0 in range(0, run.size, AMBIENT_CHUNK_S)):
             tau = (self.k[i] - self.k[i[0]]) / HZ
@@ -146,11 +149,10 @@ class ScenesMixin:
                     else:
                         objects.append((cls, lat, self.kin.cruise_mps * rng.uniform(0.8, 1.2), rng.uniform(-50, 60)))
             for cls, lat, speed, offset in objects:
-                n_obj += 1
                 parts.append(_rows(self.k[i] // HZ, CLASS_CODE[cls], s_ego + offset + speed * tau,
                                    np.full(i.size, lat), np.full(i.size, speed), np.full(i.size,
                                                                                          rng.uniform(*CONFIDENCE)),
-                                   n_obj))
+                                   f"{self.tag}-a{len(parts)}"))
         return _concat(parts)
 
     def injected_rows(self, driven: np.ndarray, status: np.ndarray, case_secs: np.ndarray) -> list[dict]:
@@ -191,7 +193,7 @@ class ScenesMixin:
         lat = np.clip(1 - tau / CUT_IN_LANE_CHANGE_S, 0.0, 1.0) * lane_w
         self.add_scene("cut_in", t0, t0 + int(CUT_IN_LANE_CHANGE_S * HZ), cls)
         return _rows(self.k[i] // HZ, CLASS_CODE[cls], self.s[self.idx(t0)] + need + speed * tau, lat,
-                     np.full(i.size, speed), np.full(i.size, 0.9), len(self.scenes))
+                     np.full(i.size, speed), np.full(i.size, 0.9), self.scene_track())
 
     def jaywalker(self, case_secs: np.ndarray) -> dict | None:
         """A pedestrian crossing mid-block from the right kerb, clear of the ego's path before it arrives."""
@@ -214,7 +216,7 @@ class ScenesMixin:
         lat = np.clip(lat0 + JAYWALK_SPEED_MPS * np.clip(tau, 0, None), lat0, lat1)
         self.add_scene("jaywalker", t0, t0 + int(cleared_s * HZ), "pedestrian")
         return _rows(self.k[i] // HZ, CLASS_CODE["pedestrian"], np.full(i.size, s_ped), lat, np.zeros(i.size),
-                     np.full(i.size, 0.9), len(self.scenes))
+                     np.full(i.size, 0.9), self.scene_track())
 
     def unprotected_lefts(self, driven: np.ndarray, case_secs: np.ndarray) -> list[dict]:
         """Oncoming road users met in some passes through unsignalised left-turn junctions."""
@@ -240,7 +242,7 @@ class ScenesMixin:
             self.add_scene("unprotected_left", int(self.k[driven[a]]), int(self.k[driven[b]]), cls)
             out.append(_rows(self.k[i] // HZ, CLASS_CODE[cls], mid - speed * tau,
                              np.full(i.size, 2 * self.route.lane_width_m), np.full(i.size, -speed),
-                             np.full(i.size, 0.9), len(self.scenes)))
+                             np.full(i.size, 0.9), self.scene_track()))
         return out
 
     def dense_stops(self, driven: np.ndarray, status: np.ndarray, case_secs: np.ndarray) -> list[dict]:
@@ -268,7 +270,7 @@ class ScenesMixin:
                 out.append(_rows(secs, CLASS_CODE[cls], np.full(i.size, s_ego + rng.uniform(-DENSE_OFFSET_M,
                                                                                           DENSE_OFFSET_M)),
                                  np.full(i.size, lat), np.zeros(i.size), np.full(i.size, rng.uniform(*CONFIDENCE)),
-                                 100 * len(self.scenes) + j))
+                                 self.scene_track(j)))
         return out
 
     def event_scenes(self) -> list[dict]:
@@ -280,6 +282,10 @@ class ScenesMixin:
             elif b.get("cause") == "pedestrian_crossing":
                 out.append(self.scene_row("jaywalker", b["t"] - int(PED_LEAD_S * HZ), b["t"], "pedestrian"))
         return out
+
+    def scene_track(self, j: int | None = None) -> str:
+        """Track id of road user ``j`` (or the one road user) of the last scene added."""
+        return f"{self.tag}-s{len(self.scenes)}" + ("" if j is None else f"-{j}")
 
     def add_scene(self, kind: str, a: int, b: int, obj: str) -> None:
         self.scenes.append(self.scene_row(kind, a, b, obj))
@@ -362,8 +368,8 @@ class ScenesMixin:
 
     # ---- per-second summary -------------------------------------------------------------------------
     def summarise(self, rows: dict, secs: np.ndarray, driven: np.ndarray, ego: dict, real_only: bool) -> dict:
-        """Per driven second: counts per class and radius, lead object, nearest VRU, lowest confidence,
-        flickering tracks, oncoming vehicles (``real_only``: the truth, phantoms left out)."""
+        """Per driven second: counts per class and radius, lead object (with its track id and track age), nearest
+        VRU, lowest confidence, flickering tracks, oncoming vehicles (``real_only``: the truth, phantoms left out)."""
         n = secs.size
         pos = np.searchsorted(secs, rows["sec"])
         pos_ok = (pos < n) & (secs[np.minimum(pos, n - 1)] == rows["sec"])
@@ -374,7 +380,8 @@ class ScenesMixin:
         np.minimum.at(conf, pos[sel], rows["conf"][sel])
         out["min_track_confidence"] = np.where(np.isinf(conf), np.nan, conf)
         flick = sel & rows["flicker"]
-        pairs = np.unique(np.column_stack([pos[flick], rows["obj"][flick]]), axis=0)
+        track_no = np.unique(rows["track"], return_inverse=True)[1].reshape(-1)
+        pairs = np.unique(np.column_stack([pos[flick], track_no[flick]]), axis=0)
         out["flickering_tracks"] = np.bincount(pairs[:, 0], minlength=n) if pairs.size else np.zeros(n, int)
         w = sel & rows["whole"] & known
         p, cls = pos[w], rows["cls"][w]
@@ -399,6 +406,10 @@ class ScenesMixin:
         has = first >= 0
         out["lead_class"] = np.full(n, None, dtype=object)
         out["lead_class"][has] = np.array(OBJECT_CLASSES, dtype=object)[cls[lead]]
+        out["lead_track_id"] = np.full(n, None, dtype=object)
+        out["lead_track_id"][has] = rows["track"][w][lead]
+        out["lead_track_age_s"] = np.full(n, np.nan)
+        out["lead_track_age_s"][has] = rows["age"][w][lead]
         gap = np.full(n, np.nan)
         gap[has] = along[lead] - (float(self.cls["length_m"]) + LENGTHS[cls[lead]]) / 2
         rel = np.full(n, np.nan)
@@ -424,8 +435,10 @@ class ScenesMixin:
             for r in COUNT_RADII_M:
                 cols[count_column(c, r)] = s[count_column(c, r)][uploaded]
         cols["lead_class"] = s["lead_class"][uploaded]
-        for k, digits in (("lead_gap_m", 2), ("lead_rel_speed_mps", 2), ("lead_time_headway_s", 2),
-                          ("vru_distance_m", 2), ("vru_bearing_deg", 1), ("min_track_confidence", 3)):
+        cols["lead_track_id"] = s["lead_track_id"][uploaded]
+        for k, digits in (("lead_track_age_s", 1), ("lead_gap_m", 2), ("lead_rel_speed_mps", 2),
+                          ("lead_time_headway_s", 2), ("vru_distance_m", 2), ("vru_bearing_deg", 1),
+                          ("min_track_confidence", 3)):
             cols[k] = np.round(s[k][uploaded], digits)
         cols["flickering_tracks"] = s["flickering_tracks"][uploaded]
         cols["oncoming_50m"] = s["oncoming_50m"][uploaded]
@@ -481,13 +494,17 @@ class ScenesMixin:
         })
 
 
-def _rows(sec, cls_code, s, lat, v, conf, obj, whole=None, logged=False, real=True, flicker=False) -> dict:
+def _rows(sec, cls_code, s, lat, v, conf, track, whole=None, logged=False, real=True, flicker=False,
+          t=None) -> dict:
     """Rows of one road user: day second, class code, arc length, lateral offset, speed along the path,
-    confidence, object number; whether each falls on a whole second, is logged, real, a flicker."""
+    confidence, track id, sample time (s after 00:00 UTC; the whole second by default); whether each falls on a
+    whole second, is logged, real, a flicker."""
     n = np.asarray(s).size
     return {"sec": np.asarray(sec, np.int64), "cls": np.full(n, cls_code, np.int64), "s": np.asarray(s, float),
             "lat": np.asarray(lat, float), "v": np.asarray(v, float), "conf": np.asarray(conf, float),
-            "obj": np.full(n, obj, np.int64), "whole": np.ones(n, bool) if whole is None else np.asarray(whole),
+            "track": np.full(n, track, dtype=object),
+            "t": np.asarray(sec, float) if t is None else np.asarray(t, float),
+            "whole": np.ones(n, bool) if whole is None else np.asarray(whole),
             "logged": np.full(n, logged), "real": np.full(n, real), "flicker": np.full(n, flicker)}
 
 
@@ -498,8 +515,20 @@ def _whole(sample: int) -> int:
 
 def _concat(parts: list[dict]) -> dict:
     if not parts:
-        return _rows(np.zeros(0), 0, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), 0)
+        return _rows(np.zeros(0), 0, np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), "")
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _track_age(track: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per row: seconds since its track was acquired, the start of its presence without a gap > TRACK_GAP_S."""
+    code = np.unique(track, return_inverse=True)[1].reshape(-1)
+    order = np.lexsort((t, code))
+    tt, cc = t[order], code[order]
+    start = np.ones(tt.size, bool)
+    start[1:] = (cc[1:] != cc[:-1]) | (np.diff(tt) > TRACK_GAP_S + 1e-9)
+    age = np.empty(tt.size)
+    age[order] = tt - tt[start][np.cumsum(start) - 1]
+    return age
 
 
 def _first_per(group: np.ndarray, key: np.ndarray, n: int) -> np.ndarray:

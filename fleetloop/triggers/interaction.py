@@ -3,7 +3,8 @@ one vehicle's 1 Hz perception summary, thresholds from ``seeds/trigger_definitio
 ``models/dwd/trigger/dwd_trg_{cut_in,unprotected_left,dense_mixed_traffic}.sql``.
 
 ``summary`` is one vehicle's ``ods_perception_summary`` rows sorted by ``ts`` (a DataFrame, ``ts`` as epoch
-microseconds in ``ts_us``); ``yaw_rate_rps`` there is the pose sample of the same second (NaN without one).
+microseconds in ``ts_us``); ``yaw_rate_rps`` and ``speed_mps`` there are the pose sample of the same second (NaN
+without one).
 """
 
 from __future__ import annotations
@@ -35,23 +36,29 @@ def _present(value) -> bool:
 
 
 def cut_in(summary: pd.DataFrame, p: dict) -> list[Detection]:
-    """A new lead within max_gap_m (none the second before, or that lead more than min_gap_drop_m farther),
-    moving in faster than the ego by min_rel_speed_mps, whose class was counted within tracked_radius_m the
-    second before (exactly 1 s earlier)."""
+    """A lead whose track id differs from the lead of the second before (exactly 1 s earlier; none counts as
+    different), closer than that lead, tracked for at least min_track_age_s (so it was tracked the second
+    before, beside the ego lane), moving along the lane at >= min_lead_speed_mps (ego speed plus relative
+    speed: a road user crossing the lane is not cutting in), within max_gap_m or closing with a time to
+    collision <= max_ttc_s."""
     out = []
     rows = summary.to_dict("records")
     for prev, row in zip(rows, rows[1:], strict=False):
-        if row["ts_us"] - prev["ts_us"] != US or not _present(row["lead_class"]):
+        if row["ts_us"] - prev["ts_us"] != US or not _present(row["lead_track_id"]):
             continue
-        if not (row["lead_gap_m"] <= p["max_gap_m"] and row["lead_rel_speed_mps"] >= p["min_rel_speed_mps"]):
+        if row["lead_track_id"] == prev["lead_track_id"] or not row["lead_track_age_s"] >= p["min_track_age_s"]:
             continue
-        if _present(prev["lead_gap_m"]) and prev["lead_gap_m"] - row["lead_gap_m"] <= p["min_gap_drop_m"]:
+        if _present(prev["lead_gap_m"]) and not row["lead_gap_m"] < prev["lead_gap_m"]:
             continue
-        if _count(prev, row["lead_class"], p["tracked_radius_m"]) < 1:
+        if not row["speed_mps"] + row["lead_rel_speed_mps"] >= p["min_lead_speed_mps"]:
+            continue
+        closing = row["lead_rel_speed_mps"] < 0
+        if not (row["lead_gap_m"] <= p["max_gap_m"]
+                or closing and row["lead_gap_m"] / -row["lead_rel_speed_mps"] <= p["max_ttc_s"]):
             continue
         out.append(Detection(row["ts_us"], row["ts_us"], None, {
-            "lead_class": row["lead_class"], "lead_gap_m": row["lead_gap_m"],
-            "lead_rel_speed_mps": row["lead_rel_speed_mps"]}))
+            "lead_class": row["lead_class"], "lead_track_id": row["lead_track_id"],
+            "lead_gap_m": row["lead_gap_m"], "lead_rel_speed_mps": row["lead_rel_speed_mps"]}))
     return out
 
 

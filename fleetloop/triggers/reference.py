@@ -109,11 +109,11 @@ def _planner_events(con, scope: _Scope, params) -> Iterator[tuple[str, str, Dete
 
 
 def _summary_events(con, scope: _Scope, params) -> Iterator[tuple[str, str, Detection]]:
-    """The high-interaction triggers over the perception summary (with the same second's pose yaw rate)."""
+    """The high-interaction triggers over the perception summary (with the same second's pose yaw rate and speed)."""
     summary = con.execute(f"""
-        select s.*, epoch_us(s.ts) as ts_us, p.yaw_rate_rps
+        select s.*, epoch_us(s.ts) as ts_us, p.yaw_rate_rps, p.speed_mps
         from (select * from ods.ods_perception_summary where {scope.where('ts')}) as s
-        left join (select vehicle_id, ts, yaw_rate_rps from ods.ods_pose where {scope.where('ts')}) as p
+        left join (select vehicle_id, ts, yaw_rate_rps, speed_mps from ods.ods_pose where {scope.where('ts')}) as p
             using (vehicle_id, ts)
         order by s.vehicle_id, s.ts
     """).df()

@@ -1,13 +1,14 @@
--- cut_in: an agent enters the ego lane just ahead. From the 1 Hz perception_summary: at a second whose
--- previous summary is exactly 1 s earlier, a lead object is within max_gap_m, the lead is new (none the second
--- before, or the previous lead was more than min_gap_drop_m farther: no lead closes that fast), an object of
--- the lead's class was already counted within tracked_radius_m the second before (it came from beside, it did
--- not just come into view), and it moves in faster than the ego by min_rel_speed_mps (an overtaking merge).
--- One event per such second. Why these observables: the summary carries no track ids or lateral positions, so
--- "entering the lane" is read as a new, close lead that was already tracked nearby.
+-- cut_in: an agent enters the ego lane just ahead. From the 1 Hz perception_summary and the pose sample of the
+-- same second: at a second whose previous summary is exactly 1 s earlier, the lead object's track id differs from
+-- the previous second's lead (or there was none), the new lead is closer than that lead, its track is at least
+-- min_track_age_s old (it was tracked the second before, beside the ego lane, not just acquired), it moves along
+-- the lane at >= min_lead_speed_mps (ego speed plus relative speed: a pedestrian crossing is not cutting in), and
+-- it is within max_gap_m or closing with a time to collision <= max_ttc_s. One event per such second.
+-- Why these observables: a vehicle uploads its lead's track id and track age, so a lead that changes identity
+-- without being newly acquired came in from beside; without them a background car acquired close ahead
+-- (coming into view, or a respawn in the simulator) looked like a cut-in.
 with params as (
-    {{ trigger_params('cut_in', ['max_gap_m', 'min_gap_drop_m', 'tracked_radius_m', 'min_rel_speed_mps',
-                                 'severity']) }}
+    {{ trigger_params('cut_in', ['max_gap_m', 'max_ttc_s', 'min_track_age_s', 'min_lead_speed_mps', 'severity']) }}
 ),
 
 vehicles as (
@@ -15,77 +16,48 @@ vehicles as (
 ),
 
 summary as (
-    select *
+    select vehicle_id, ts, lead_class, lead_track_id, lead_track_age_s, lead_gap_m, lead_rel_speed_mps
     from {{ source('ods', 'ods_perception_summary') }}
     where {{ around_run_day('ts', 'dt') }}
 ),
 
-counts as (
-    select
-        vehicle_id,
-        ts,
-        regexp_extract(count_column, '^n_([a-z]+)_([0-9]+)m$', 1) as object_class,
-        regexp_extract(count_column, '^n_([a-z]+)_([0-9]+)m$', 2)::double as radius_m,
-        n_objects
-    from (
-        unpivot (select vehicle_id, ts, columns('^n_[a-z]+_[0-9]+m$') from summary)
-        on columns('^n_[a-z]+_[0-9]+m$') into name count_column value n_objects
-    )
+pose as (
+    select vehicle_id, ts, speed_mps
+    from {{ source('ods', 'ods_pose') }}
+    where {{ around_run_day('ts', 'dt') }}
 ),
 
 sequenced as (
     select
-        s.vehicle_id,
-        s.ts,
-        s.lead_class,
-        s.lead_gap_m,
-        s.lead_rel_speed_mps,
-        lag(s.ts) over w as prev_ts,
-        lag(s.lead_gap_m) over w as prev_lead_gap_m,
-        coalesce(v.vehicle_class, '*') as vehicle_class,
-        v.site_id
-    from summary as s
-    left join vehicles as v on s.vehicle_id = v.vehicle_id
-    window w as (partition by s.vehicle_id order by s.ts)
+        *,
+        lag(ts) over w as prev_ts,
+        lag(lead_track_id) over w as prev_lead_track_id,
+        lag(lead_gap_m) over w as prev_lead_gap_m
+    from summary
+    window w as (partition by vehicle_id order by ts)
 ),
 
-candidates as (
-    select q.*, p.* exclude (vehicle_class)
+cut_ins as (
+    select q.*, v.site_id, prm.* exclude (prm.vehicle_class)
     from sequenced as q
-    inner join params as p using (vehicle_class)
+    inner join pose as p on q.vehicle_id = p.vehicle_id and q.ts = p.ts
+    left join vehicles as v on q.vehicle_id = v.vehicle_id
+    inner join params as prm on coalesce(v.vehicle_class, '*') = prm.vehicle_class
     where
-        q.lead_class is not null
-        and q.lead_gap_m <= p.max_gap_m
-        and q.lead_rel_speed_mps >= p.min_rel_speed_mps
+        q.lead_track_id is not null
         and q.prev_ts = q.ts - interval 1 second
-        and (q.prev_lead_gap_m is null or q.prev_lead_gap_m - q.lead_gap_m > p.min_gap_drop_m)
-),
-
-tracked as (
-    select c.*
-    from candidates as c
-    inner join counts as n
-        on c.vehicle_id = n.vehicle_id
-        and c.prev_ts = n.ts
-        and c.lead_class = n.object_class
-        and c.tracked_radius_m = n.radius_m
-    where n.n_objects >= 1
+        and q.lead_track_id is distinct from q.prev_lead_track_id
+        and q.lead_track_age_s >= prm.min_track_age_s
+        and (q.prev_lead_gap_m is null or q.lead_gap_m < q.prev_lead_gap_m)
+        and p.speed_mps + q.lead_rel_speed_mps >= prm.min_lead_speed_mps
+        and (
+            q.lead_gap_m <= prm.max_gap_m
+            or (q.lead_rel_speed_mps < 0 and q.lead_gap_m / -q.lead_rel_speed_mps <= prm.max_ttc_s)
+        )
 )
 
-select
-    {{ event_id("'cut_in'", 'vehicle_id', 'site_id', 'ts') }} as event_id,
-    {{ utc_date('ts') }} as dt,
-    vehicle_id,
-    site_id,
-    'cut_in' as trigger,
-    ts as ts_start,
-    ts as ts_end,
-    severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('ts') }}::varchar,
-        'lead_class', lead_class,
-        'lead_gap_m', lead_gap_m,
-        'lead_rel_speed_mps', lead_rel_speed_mps
-    ) as attributes
-from tracked
-where {{ on_run_day('ts', utc_date('ts')) }}
+{{ trigger_events('cut_in', 'cut_ins', {
+    'lead_class': 'lead_class',
+    'lead_track_id': 'lead_track_id',
+    'lead_gap_m': 'lead_gap_m',
+    'lead_rel_speed_mps': 'lead_rel_speed_mps'}, ts_start='ts', ts_end='ts') }}

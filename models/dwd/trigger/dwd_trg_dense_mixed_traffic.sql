@@ -48,39 +48,12 @@ dense as (
     where g.n_vru >= p.min_vru and g.n_vehicle >= p.min_vehicles
 ),
 
-runs as (
-    {{ second_runs('dense') }}
-),
-
 events as (
-    select
-        vehicle_id,
-        run_no,
-        any_value(site_id) as site_id,
-        min(ts) as ts_start,
-        max(ts) as ts_end,
-        count(*) as n_seconds,
-        max(n_vru) as max_vru,
-        max(n_vehicle) as max_vehicles,
-        any_value(severity) as severity
-    from runs
-    group by vehicle_id, run_no
+    {{ merged_events('dense', 'n_seconds', {
+        'max_vru': 'max(n_vru)',
+        'max_vehicles': 'max(n_vehicle)',
+        'severity': 'any_value(severity)'}, max_gap_s='max_gap_s') }}
 )
 
-select
-    {{ event_id("'dense_mixed_traffic'", 'vehicle_id', 'site_id', 'ts_start') }} as event_id,
-    {{ utc_date('ts_start') }} as dt,
-    vehicle_id,
-    site_id,
-    'dense_mixed_traffic' as trigger,
-    ts_start,
-    ts_end,
-    severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'n_seconds', n_seconds,
-        'max_vru', max_vru,
-        'max_vehicles', max_vehicles
-    ) as attributes
-from events
-where {{ on_run_day('ts_start', utc_date('ts_start')) }}
+{{ trigger_events('dense_mixed_traffic', 'events', {
+    'n_seconds': 'n_seconds', 'max_vru': 'max_vru', 'max_vehicles': 'max_vehicles'}) }}

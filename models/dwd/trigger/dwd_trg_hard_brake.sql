@@ -28,27 +28,15 @@ braking as (
     where pose.acc_lon_mps2 <= params.tier_mild_mps2
 ),
 
-runs as (
-    {{ numbered_runs('braking') }}
-),
-
 summarised as (
-    select
-        vehicle_id,
-        run_no,
-        any_value(site_id) as site_id,
-        min(ts) as ts_start,
-        max(ts) as ts_end,
-        count(*) as n_samples,
-        arg_min(speed_mps, ts) as speed_at_start_mps,
-        min(acc_lon_mps2) as min_acc_lon_mps2,
-        any_value(min_duration_s) as min_duration_s,
-        any_value(min_speed_mps) as min_speed_mps,
-        any_value(acc_threshold_mps2) as acc_threshold_mps2,
-        any_value(tier_severe_mps2) as tier_severe_mps2,
-        any_value(severity) as base_severity
-    from runs
-    group by vehicle_id, run_no
+    {{ merged_events('braking', 'n_samples', {
+        'speed_at_start_mps': 'arg_min(speed_mps, ts)',
+        'min_acc_lon_mps2': 'min(acc_lon_mps2)',
+        'min_duration_s': 'any_value(min_duration_s)',
+        'min_speed_mps': 'any_value(min_speed_mps)',
+        'acc_threshold_mps2': 'any_value(acc_threshold_mps2)',
+        'tier_severe_mps2': 'any_value(tier_severe_mps2)',
+        'base_severity': 'any_value(severity)'}) }}
 ),
 
 tiered as (
@@ -65,21 +53,9 @@ tiered as (
         and speed_at_start_mps >= min_speed_mps
 )
 
-select
-    {{ event_id("'hard_brake'", 'vehicle_id', 'site_id', 'ts_start') }} as event_id,
-    {{ utc_date('ts_start') }} as dt,
-    vehicle_id,
-    site_id,
-    'hard_brake' as trigger,
-    ts_start,
-    ts_end,
-    (base_severity + case tier when 'severe' then 1 when 'mild' then -1 else 0 end)::integer as severity,
-    json_object(
-        'tier', tier,
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'duration_s', {{ run_duration_s('n_samples') }},
-        'min_acc_lon_mps2', min_acc_lon_mps2,
-        'speed_at_start_mps', speed_at_start_mps
-    ) as attributes
-from tiered
-where {{ on_run_day('ts_start', utc_date('ts_start')) }}
+{{ trigger_events('hard_brake', 'tiered', {
+    'tier': 'tier',
+    'duration_s': run_duration_s('n_samples'),
+    'min_acc_lon_mps2': 'min_acc_lon_mps2',
+    'speed_at_start_mps': 'speed_at_start_mps'},
+    severity="(base_severity + case tier when 'severe' then 1 when 'mild' then -1 else 0 end)", dt_after='tier') }}

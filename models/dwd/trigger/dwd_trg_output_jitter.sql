@@ -37,19 +37,6 @@ events as (
     {{ sign_change_events('changes') }}
 )
 
-select
-    {{ event_id("'output_jitter'", 'e.vehicle_id', 'e.site_id', 'e.ts_start') }} as event_id,
-    {{ utc_date('e.ts_start') }} as dt,
-    e.vehicle_id,
-    e.site_id,
-    'output_jitter' as trigger,
-    e.ts_start,
-    e.ts_end,
-    e.severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('e.ts_start') }}::varchar,
-        'duration_s', {{ seconds_between('e.ts_start', 'e.ts_end') }},
-        'sign_changes', e.n_changes
-    ) as attributes
-from events as e
-where {{ on_run_day('e.ts_start', utc_date('e.ts_start')) }}
+{{ trigger_events('output_jitter', 'events', {
+    'duration_s': seconds_between('ts_start', 'ts_end'),
+    'sign_changes': 'n_changes'}) }}

@@ -68,20 +68,8 @@ tiered as (
         and max_displacement_seen_m < max_displacement_m
 )
 
-select
-    {{ event_id("'stuck'", 'vehicle_id', 'site_id', 'ts_start') }} as event_id,
-    {{ utc_date('ts_start') }} as dt,
-    vehicle_id,
-    site_id,
-    'stuck' as trigger,
-    ts_start,
-    ts_end,
-    (base_severity + case tier when 'problem' then 1 else 0 end)::integer as severity,
-    json_object(
-        'tier', tier,
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'duration_s', {{ run_duration_s('n_samples') }},
-        'max_displacement_m', max_displacement_seen_m
-    ) as attributes
-from tiered
-where {{ on_run_day('ts_start', utc_date('ts_start')) }}
+{{ trigger_events('stuck', 'tiered', {
+    'tier': 'tier',
+    'duration_s': run_duration_s('n_samples'),
+    'max_displacement_m': 'max_displacement_seen_m'},
+    severity="(base_severity + case tier when 'problem' then 1 else 0 end)", dt_after='tier') }}

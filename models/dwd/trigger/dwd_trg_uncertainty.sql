@@ -22,42 +22,15 @@ flat as (
     where planner.norm_entropy >= params.min_norm_entropy or planner.top_margin < params.max_top_margin
 ),
 
-runs as (
-    {{ numbered_runs('flat') }}
-),
-
 summarised as (
-    select
-        vehicle_id,
-        run_no,
-        any_value(site_id) as site_id,
-        min(ts) as ts_start,
-        max(ts) as ts_end,
-        count(*) as n_samples,
-        max(norm_entropy) as max_norm_entropy,
-        min(top_margin) as min_top_margin,
-        any_value(min_duration_s) as min_duration_s,
-        any_value(severity) as severity
-    from runs
-    group by vehicle_id, run_no
+    {{ merged_events('flat', 'n_samples', {
+        'max_norm_entropy': 'max(norm_entropy)',
+        'min_top_margin': 'min(top_margin)',
+        'min_duration_s': 'any_value(min_duration_s)',
+        'severity': 'any_value(severity)'}) }}
 )
 
-select
-    {{ event_id("'uncertainty'", 'vehicle_id', 'site_id', 'ts_start') }} as event_id,
-    {{ utc_date('ts_start') }} as dt,
-    vehicle_id,
-    site_id,
-    'uncertainty' as trigger,
-    ts_start,
-    ts_end,
-    severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'duration_s', {{ run_duration_s('n_samples') }},
-        'max_norm_entropy', max_norm_entropy,
-        'min_top_margin', min_top_margin
-    ) as attributes
-from summarised
-where
-    {{ lasts_at_least(run_duration_s('n_samples'), 'min_duration_s') }}
-    and {{ on_run_day('ts_start', utc_date('ts_start')) }}
+{{ trigger_events('uncertainty', 'summarised', {
+    'duration_s': run_duration_s('n_samples'),
+    'max_norm_entropy': 'max_norm_entropy',
+    'min_top_margin': 'min_top_margin'}, where=lasts_at_least(run_duration_s('n_samples'), 'min_duration_s')) }}

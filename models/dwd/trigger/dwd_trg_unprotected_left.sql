@@ -44,37 +44,10 @@ unprotected as (
         and t.signal_near_m > l.tl_distance_m
 ),
 
-runs as (
-    {{ second_runs('unprotected') }}
-),
-
 events as (
-    select
-        vehicle_id,
-        run_no,
-        any_value(site_id) as site_id,
-        min(ts) as ts_start,
-        max(ts) as ts_end,
-        count(*) as n_seconds,
-        max(oncoming_50m) as max_oncoming,
-        any_value(severity) as severity
-    from runs
-    group by vehicle_id, run_no
+    {{ merged_events('unprotected', 'n_seconds', {
+        'max_oncoming': 'max(oncoming_50m)',
+        'severity': 'any_value(severity)'}, max_gap_s='max_gap_s') }}
 )
 
-select
-    {{ event_id("'unprotected_left'", 'vehicle_id', 'site_id', 'ts_start') }} as event_id,
-    {{ utc_date('ts_start') }} as dt,
-    vehicle_id,
-    site_id,
-    'unprotected_left' as trigger,
-    ts_start,
-    ts_end,
-    severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'n_seconds', n_seconds,
-        'max_oncoming', max_oncoming
-    ) as attributes
-from events
-where {{ on_run_day('ts_start', utc_date('ts_start')) }}
+{{ trigger_events('unprotected_left', 'events', {'n_seconds': 'n_seconds', 'max_oncoming': 'max_oncoming'}) }}
