@@ -14,6 +14,7 @@ import pytest
 
 from fleetloop.contract import INCIDENT_CATEGORIES, MAX_SPEED_MPS, SOURCES
 from fleetloop.paths import landed_days, raw_files
+from fleetloop.sim.faults import OUT_OF_ORDER_SHIFT
 from fleetloop.sim.texts import PLAIN_NOTES, keyword_tags
 from tests.fixtures.sim import clean_json_rows, clean_parquet, read_lines
 
@@ -199,10 +200,16 @@ def test_every_labelled_fault_is_there(sim_fleet, faults):
         if f.fault_class == "duplicate":
             assert line in lines[: f.line_number - 1] and not errors
         elif f.fault_class == "out_of_order":
-            earlier = [_loads(x) for x in lines[max(0, f.line_number - 6): f.line_number - 1]]
-            same = [r for r in earlier if isinstance(r, dict) and r.get("vehicle_id") == rec["vehicle_id"]
-                    and isinstance(r.get(src.partition_ts), str)]
-            assert not errors and same and max(r[src.partition_ts] for r in same) > ts
+            # released after the rows that followed it: a later row of its vehicle, or (it was among its vehicle's
+            # last rows) only rows of the vehicles written after it
+            jumped = [r for r in (_loads(x) for x in lines[max(0, f.line_number - 1 - OUT_OF_ORDER_SHIFT):
+                                                            f.line_number - 1])
+                      if isinstance(r, dict) and isinstance(r.get("vehicle_id"), str)]
+            same = [r for r in jumped
+                    if r["vehicle_id"] == rec["vehicle_id"] and isinstance(r.get(src.partition_ts), str)]
+            assert not errors and jumped
+            assert max(r[src.partition_ts] for r in same) > ts if same else all(
+                r["vehicle_id"] > rec["vehicle_id"] for r in jumped)
         elif f.fault_class == "clock_skew":
             assert not errors and ts[:10] != day.isoformat()
         elif f.fault_class == "unit_error":

@@ -19,6 +19,7 @@ class SimConfig:
     hours_per_day: float = 12.0
     fault_rate: float = 0.01
     event_rate_scale: float = 1.0
+    problem_rate_scale: float = 1.0  # multiplier of the problem families' rates (``problems``); 0 turns them off
     rollout_share: float = 0.4
     vehicles_per_shard: int = 8
     workers: int = 1
@@ -30,8 +31,8 @@ class SimConfig:
             raise ValueError("hours_per_day must be within [1, 23]")
         if not 0.0 <= self.fault_rate <= 0.2:
             raise ValueError("fault_rate must be within [0, 0.2]")
-        if self.event_rate_scale < 0 or not 0.0 <= self.rollout_share <= 1.0:
-            raise ValueError("event_rate_scale must be >= 0 and rollout_share within [0, 1]")
+        if self.event_rate_scale < 0 or self.problem_rate_scale < 0 or not 0.0 <= self.rollout_share <= 1.0:
+            raise ValueError("event_rate_scale and problem_rate_scale must be >= 0 and rollout_share within [0, 1]")
         if isinstance(self.start, str):
             object.__setattr__(self, "start", dt.date.fromisoformat(self.start))
         object.__setattr__(self, "landing", Path(self.landing))

@@ -38,6 +38,7 @@ PED_KERB_M = 2.0  # kerb to lane edge
 PED_AHEAD_M = 15.0
 PED_GAP_M = 1.0
 PED_CLEAR_M = 0.5
+BRAKE_TIERS = ("mild", "hard", "severe")
 CODE_SPACING = 90 * HZ  # codes of one module never come 5 in 60 s unless they are a burst
 OTHER_INCIDENTS = [c for c in INCIDENT_CATEGORIES if c != "vru_fall_no_contact"]
 INCIDENT_FAULT = {  # category -> (at_fault choices, injury probability, police probability)
@@ -55,50 +56,84 @@ class EventsMixin:
     """Event placement and truth; needs the state of ``vehicle_day._Day``."""
 
     def place_speed_events(self) -> None:
-        hb = trigger_params("hard_brake", self.vehicle.vehicle_class)
-        tiers = {"mild": (hb["tier_mild_mps2"] + hb["acc_threshold_mps2"]) / 2,
-                 "hard": (hb["acc_threshold_mps2"] + hb["tier_severe_mps2"]) / 2,
-                 "severe": max(hb["tier_severe_mps2"] - 0.8, -float(self.cls["max_dec_mps2"]) + 0.1)}
-        v = self.kin.cruise_mps
-        d_min = int(np.ceil(hb["min_duration_s"] * HZ)) + 2  # braking samples, with a margin
         jobs = ([("phantom_obstacle", (0.3, 0.45, 0.25))] * self.count("hard_brake_phantom")
                 + [("other", (0.4, 0.45, 0.15))] * self.count("hard_brake_other"))
         for cause, p in jobs:
-            tier = str(self.rng.choice(["mild", "hard", "severe"], p=p))
-            acc = tiers[tier]
-            d = int(min(self.rng.integers(d_min + 1, d_min + 8), np.floor((v - 0.8) / -acc * HZ)))
-            if d < d_min:
+            tier = str(self.rng.choice(BRAKE_TIERS, p=p))
+            shape = self.brake_shape(self.rng, tier)
+            if shape is None:
                 continue
-            v1 = v + acc * d / HZ
-            rec = ramp(v1, v, self.kin.accel_mps2)
-            slot = self.tl.find_slot(self.rng, d + rec)
+            slot = self.tl.find_slot(self.rng, shape[0] + self.brake_recovery(*shape))
             if slot is None:
                 continue
-            t = slot[0]
-            self.tl.knot(t, v)
-            self.tl.knot(t + d, v1)
-            self.tl.knot(t + d + rec, v)
-            self.tl.occupy(t, t + d + rec)
             if cause == "other":
                 cause = str(self.rng.choice(["cut_in", "pedestrian_crossing"]))
-            self.brakes.append({"t": t, "d": d, "acc": acc, "tier": tier, "cause": cause, "v": v, "v1": v1})
-        st = trigger_params("stuck", self.vehicle.vehicle_class)
-        holds = {"trend": (st["trend_s"] + 15, st["problem_s"] - 30), "problem": (st["problem_s"] + 20,
-                                                                                 st["problem_s"] + 120)}
+            self.insert_brake(slot[0], *shape, tier, cause)
         for tier, key in (("trend", "stuck_trend"), ("problem", "stuck_problem")):
-            hold_s = tuple(int(h) for h in holds[tier])
             for _ in range(self.count(key)):
-                hold = int(self.rng.integers(*hold_s)) * HZ
-                down, up = ramp(v, 0, self.kin.decel_mps2), ramp(0, v, self.kin.accel_mps2)
-                slot = self.tl.find_slot(self.rng, down + hold + up)
-                if slot is None:
-                    continue
-                t = slot[0]
-                for k, speed in ((t, v), (t + down, 0.0), (t + down + hold, 0.0), (t + down + hold + up, v)):
-                    self.tl.knot(k, speed)
-                self.tl.occupy(t, t + down + hold + up)
-                self.brakes.append({"t": t, "stuck": tier, "stop": t + down, "go": t + down + hold,
-                                    "end": t + down + hold + up})
+                hold = self.stuck_hold(self.rng, tier)
+                slot = self.tl.find_slot(self.rng, self.stop_length(hold))
+                if slot is not None:
+                    self.insert_stop(slot[0], hold, tier)
+
+    def brake_shape(self, rng: np.random.Generator, tier: str) -> tuple[int, float] | None:
+        """Braking samples and deceleration of a hard brake of ``tier`` from the cruise speed, drawn from ``rng``
+        (None when the cruise speed leaves too little to brake from)."""
+        hb = trigger_params("hard_brake", self.vehicle.vehicle_class)
+        acc = {"mild": (hb["tier_mild_mps2"] + hb["acc_threshold_mps2"]) / 2,
+               "hard": (hb["acc_threshold_mps2"] + hb["tier_severe_mps2"]) / 2,
+               "severe": max(hb["tier_severe_mps2"] - 0.8, -float(self.cls["max_dec_mps2"]) + 0.1)}[tier]
+        d_min = int(np.ceil(hb["min_duration_s"] * HZ)) + 2  # braking samples, with a margin
+        d = int(min(rng.integers(d_min + 1, d_min + 8), np.floor((self.kin.cruise_mps - 0.8) / -acc * HZ)))
+        return (d, acc) if d >= d_min else None
+
+    def brake_recovery(self, d: int, acc: float) -> int:
+        """Samples back up to the cruise speed after ``d`` samples at ``acc``."""
+        return ramp(self.kin.cruise_mps + acc * d / HZ, self.kin.cruise_mps, self.kin.accel_mps2)
+
+    def insert_brake(self, t: int, d: int, acc: float, tier: str, cause: str, **extra) -> dict:
+        """A hard brake from the cruise speed at sample ``t`` (inside a free cruise span); ``extra`` is kept
+        with it (a problem family's member: ``problem``, ``episode_end``, ``phantom_s``)."""
+        v = self.kin.cruise_mps
+        v1 = v + acc * d / HZ
+        rec = self.brake_recovery(d, acc)
+        self.tl.knot(t, v)
+        self.tl.knot(t + d, v1)
+        self.tl.knot(t + d + rec, v)
+        self.tl.occupy(t, t + d + rec)
+        self.brakes.append({"t": t, "d": d, "acc": acc, "tier": tier, "cause": cause, "v": v, "v1": v1} | extra)
+        return self.brakes[-1]
+
+    def stuck_hold(self, rng: np.random.Generator, tier: str) -> int:
+        """Standing samples of a stuck episode of ``tier``, drawn from ``rng``."""
+        st = trigger_params("stuck", self.vehicle.vehicle_class)
+        holds = {"trend": (st["trend_s"] + 15, st["problem_s"] - 30),
+                 "problem": (st["problem_s"] + 20, st["problem_s"] + 120)}
+        return int(rng.integers(*(int(h) for h in holds[tier]))) * HZ
+
+    def stop_length(self, hold: int, creep: tuple[float, int] | None = None) -> int:
+        """Samples of a stop from cruise, ``hold`` standing and back up to cruise (through ``creep``: a creeping
+        speed and its samples)."""
+        v, acc = self.kin.cruise_mps, self.kin.accel_mps2
+        up = ramp(0, v, acc) if creep is None else ramp(0, creep[0], acc) + creep[1] + ramp(creep[0], v, acc)
+        return ramp(v, 0, self.kin.decel_mps2) + hold + up
+
+    def insert_stop(self, t: int, hold: int, tier: str, creep: tuple[float, int] | None = None, **extra) -> dict:
+        """A stuck episode from sample ``t`` (inside a free cruise span): stop, stand ``hold`` samples, move on
+        (first creeping at ``creep`` = (speed, samples) when given); ``extra`` as for ``insert_brake``."""
+        v, acc = self.kin.cruise_mps, self.kin.accel_mps2
+        stop = t + ramp(v, 0, self.kin.decel_mps2)
+        go = stop + hold
+        end = t + self.stop_length(hold, creep)
+        knots = [(t, v), (stop, 0.0), (go, 0.0), (end, v)]
+        if creep is not None:
+            creep_from = go + ramp(0, creep[0], acc)
+            knots[3:3] = [(creep_from, creep[0]), (creep_from + creep[1], creep[0])]
+        for k, speed in knots:
+            self.tl.knot(k, speed)
+        self.tl.occupy(t, end)
+        self.brakes.append({"t": t, "stuck": tier, "stop": stop, "go": go, "end": end} | extra)
+        return self.brakes[-1]
 
     def place_shape_events(self) -> None:
         wv = trigger_params("weaving", self.vehicle.vehicle_class)
@@ -208,8 +243,9 @@ class EventsMixin:
         if tags:
             self.add_truth("asr_keyword", t, t, tags=tags, language=lang, takeover_id=takeover_id)
 
-    def incident(self, t: int, category: str, **extra) -> str:
-        rng = self.rng
+    def incident(self, t: int, category: str, rng: np.random.Generator | None = None, **extra) -> str:
+        """An incident record and its truth (fault and outcome drawn from ``rng``, default the day's)."""
+        rng = self.rng if rng is None else rng
         if category == "vru_fall_no_contact":
             at_fault, injury, police = "ours", bool(rng.random() < 0.5), False
         else:
@@ -238,41 +274,47 @@ class EventsMixin:
                 below = np.flatnonzero(self.v[i0:i1] < trigger_params("stuck", self.vehicle.vehicle_class)[
                     "max_speed_mps"]) + i0
                 a, z = int(self.k[below[0]]), int(self.k[below[-1]])
-                blocked = self.label_rng.random() < fixes.BLOCKED_STUCK_SHARE
+                # a problem family says whether its members wait behind a vehicle; others draw it
+                blocked = (b["blocker"] is not None if "blocker" in b
+                           else self.label_rng.random() < fixes.BLOCKED_STUCK_SHARE)
                 truth_id = self.add_truth("stuck", a, z, tier=b["stuck"], family="stuck_blocked" if blocked else
-                                          "stuck_clear", duration_s=(z - a + 1) / HZ)
+                                          "stuck_clear", duration_s=(z - a + 1) / HZ, **self.problem_attrs(b))
                 if blocked:
                     self.special_tracks.append(self.blocker_track(b, truth_id))
                     self.truth_row(truth_id)["obstacle_id"] = self.special_tracks[-1].object_id
+                self.add_episode(b, truth_id, a, z)
                 continue
             t, d = b["t"], b["d"]
+            rng = self.event_rng(b)
             phantom = b["cause"] == "phantom_obstacle"
             truth_id = self.add_truth("hard_brake", t, t + d - 1, tier=b["tier"], cause=b["cause"],
                                       family=fixes.BRAKE_FAMILIES[b["cause"]], acc_mps2=round(b["acc"], 2),
-                                      speed_mps=b["v"], phantom=phantom)
+                                      speed_mps=b["v"], phantom=phantom, **self.problem_attrs(b))
             tracks = self.event_tracks(b, truth_id)
             self.truth_row(truth_id)["obstacle_id"] = tracks[0].object_id
             self.special_tracks += tracks
-            if phantom and self.rng.random() < 0.5:
+            self.add_episode(b, truth_id, t, b.get("episode_end", t + d - 1))
+            if phantom and rng.random() < 0.5:
                 code_t = t + 5
                 if self.code_ok(code_t - CODE_SPACING, code_t + CODE_SPACING, "perception"):
                     self.codes.append((code_t, "PER-205", "perception"))
-            if phantom and b["tier"] != "mild" and self.rng.random() < 0.3:
-                inc = self.incident(t + d + HZ, "vru_fall_no_contact", truth_id=truth_id)
+            if phantom and b["tier"] != "mild" and rng.random() < 0.3:
+                inc = self.incident(t + d + HZ, "vru_fall_no_contact", rng, truth_id=truth_id)
                 row = self.truth_row(truth_id)
                 row["attributes"] = json.dumps(json.loads(row["attributes"]) | {"rider_fall": True,
                                                                                 "incident_id": inc}, sort_keys=True)
 
     def event_tracks(self, b: dict, truth_id: str) -> list[traffic.Track]:
-        """The object that caused a brake (phantom, cut-in car, crossing pedestrian) and a following rider."""
-        rng, t, lane_w = self.rng, b["t"], self.route.lane_width_m
+        """The object that caused a brake (phantom, cut-in car, crossing pedestrian) and a following rider; a
+        problem family's phantom stands where it says (``phantom_s``)."""
+        rng, t, lane_w = self.event_rng(b), b["t"], self.route.lane_width_m
         ego_s = self.s[self.idx(t)]
         i_end = min(self.n, self.idx(t) + b["d"] + CASE_MARGIN)
         prefix = f"{self.tag}-{truth_id.rsplit('-', 1)[1]}"
         if b["cause"] == "phantom_obstacle":
             life = int(rng.integers(3, 9))
             i0 = t - 2
-            s = np.full(life, ego_s + rng.uniform(8, 20))
+            s = np.full(life, b["phantom_s"] if "phantom_s" in b else ego_s + rng.uniform(8, 20))
             tracks = [traffic.Track(f"{prefix}-ph", str(rng.choice(["unknown", "pedestrian"])), self.idx(i0), s,
                                     np.full(life, rng.uniform(-0.5, 0.5)), rng.uniform(0.15, 0.45, life),
                                     real=False)]
@@ -317,9 +359,10 @@ class EventsMixin:
 
     def blocker_track(self, b: dict, truth_id: str) -> traffic.Track:
         """A vehicle stopped in the ego's lane just ahead of where the ego stands, from before the ego brakes
-        until it pulls away shortly before the ego moves on (drawn from ``label_rng``)."""
-        rng = self.label_rng
-        cls = str(rng.choice(BLOCKER_CLASSES[self.route.kind]))
+        until it pulls away shortly before the ego moves on (drawn from ``label_rng``; a problem family's member
+        names its blocker's class and draws from the family generator)."""
+        rng = self.label_rng if "problem" not in b else self.event_rng(b)
+        cls = b.get("blocker") or str(rng.choice(BLOCKER_CLASSES[self.route.kind]))
         i0 = max(0, self.idx(b["t"]) - CASE_MARGIN)
         n = min(self.n, self.idx(b["end"]) + CASE_MARGIN) - i0
         rear_gap = float(self.cls["length_m"]) / 2 + rng.uniform(*BLOCKER_GAP_M) + traffic.SIZES[cls][0] / 2
@@ -335,11 +378,15 @@ class EventsMixin:
         wv = trigger_params("weaving", self.vehicle.vehicle_class)
         for t, m, amp, omega in self.weaves:
             tau = np.arange(m) / HZ
-            yaw = amp * np.cos(omega * tau)
+            i = self.idx(t)
+            yaw = self.v[i:i + m] * self.kappa[i:i + m] + amp * np.cos(omega * tau)  # on a curve, around its rate
             swing = np.flatnonzero(np.abs(yaw) >= wv["min_swing_rps"])
             changes = swing[1:][np.sign(yaw[swing[1:]]) != np.sign(yaw[swing[:-1]])]
-            self.add_truth("weaving", t + int(changes[0]), t + int(changes[-1]), sign_changes=int(changes.size),
-                           yaw_amplitude_rps=round(amp, 3))
+            b = self.problem_weaves.get(t, {})
+            a, z = t + int(changes[0]), t + int(changes[-1])
+            truth_id = self.add_truth("weaving", a, z, sign_changes=int(changes.size),
+                                      yaw_amplitude_rps=round(amp, 3), **self.problem_attrs(b))
+            self.add_episode(b, truth_id, a, z)
         for t, m, amp in self.jitters:
             sign = np.where((np.arange(m) // 2) % 2 == 0, 1.0, -1.0)
             changes = np.flatnonzero(np.diff(sign) != 0) + 1

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fleetloop.contract import SOURCES
-from fleetloop.sim import faults, fixes
+from fleetloop.sim import faults, fixes, problems
 from fleetloop.sim.clock import iso
 from fleetloop.sim.config import SimConfig, SimResult
 from fleetloop.sim.fleet import (
@@ -168,8 +168,8 @@ def run_shard(plan: FleetPlan, day_index: int, shard: int) -> ShardResult:
                 writer.write_raw("heartbeat", f"resend-{shard:03d}.jsonl.gz", data[: int(len(data) * 0.6)],
                                  faults.Label("truncated_gzip"))
             writer.write_json("heartbeat", hb_entries)
-            for source in EVENT_SOURCES:
-                records[source] += out.records[source]
+            for source in EVENT_SOURCES:  # each vehicle's records in time order (a delayed row is out of it)
+                records[source] += sorted(out.records[source], key=lambda r, ts=SOURCES[source].partition_ts: r[ts])
             order, labels = faults.parquet_faults(out.pose.num_rows, config.fault_rate * POSE_FAULT_SHARE, vrng)
             writer.write_parquet("pose", out.pose.take(pa.array(order)), labels)
             writer.write_parquet("planner_debug", out.planner)
@@ -275,8 +275,32 @@ def _write_truth(plan: FleetPlan, total: ShardResult, truth_dir: Path) -> None:
         "ts_start": _ts([r["ts_start"] for r in scenes]), "ts_end": _ts([r["ts_end"] for r in scenes]),
         "object_class": pa.array([r["object_class"] for r in scenes], pa.string()),
     }), truth_dir / "scenes.parquet")
+    _write_problem_truth(events, truth_dir)
     (truth_dir / "fleet.json").write_text(json.dumps(_fleet_json(plan), indent=1, ensure_ascii=False) + "\n",
                                           encoding="utf-8")
+
+
+EPISODE_STRINGS = ("episode_id", "family", "vehicle_id", "site_id", "software_version")
+
+
+def _write_problem_truth(events: list[dict], truth_dir: Path) -> None:
+    """problem_episodes (one row per injected member, with the truth event it made) and problem_families."""
+    episodes = [r["episode"] for r in events if "episode" in r]
+    us = pa.timestamp("us", tz="UTC")
+    pq.write_table(pa.table({
+        **{c: pa.array([e[c] for e in episodes], pa.string()) for c in EPISODE_STRINGS},
+        **{c: _ts([e[c] for e in episodes]).cast(us) for c in ("ts_start", "ts_end")},
+        **{c: pa.array([e[c] for e in episodes], pa.string()) for c in ("expected_trigger", "truth_id")},
+    }), truth_dir / "problem_episodes.parquet")
+    fams = problems.FAMILIES
+    pq.write_table(pa.table({
+        "family": pa.array([f.name for f in fams], pa.string()),
+        "description": pa.array([f.description for f in fams], pa.string()),
+        "expected_trigger": pa.array([f.expected_trigger for f in fams], pa.string()),
+        "defining_tags": pa.array([list(f.defining_tags) for f in fams], pa.list_(pa.string())),
+        "severity": pa.array([f.severity for f in fams], pa.int32()),
+        "versions": pa.array([f.version_list() for f in fams], pa.list_(pa.string())),
+    }), truth_dir / "problem_families.parquet")
 
 
 def _vehicles_json(plan: FleetPlan) -> list[dict]:

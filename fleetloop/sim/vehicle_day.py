@@ -17,6 +17,7 @@ from fleetloop.definitions import vehicle_classes
 from fleetloop.sim import fixes, traffic
 from fleetloop.sim.events import CASE_MARGIN, EventsMixin
 from fleetloop.sim.fleet import FleetPlan, Vehicle, event_rates, rng_for
+from fleetloop.sim.problems import ProblemsMixin
 from fleetloop.sim.scenes import ScenesMixin
 from fleetloop.sim.signals import DayOutput, SignalsMixin
 from fleetloop.sim.timeline import HZ, Kinematics, Timeline, build_timeline
@@ -36,7 +37,7 @@ def kinematics(plan: FleetPlan, vehicle: Vehicle, rng: np.random.Generator) -> K
     return Kinematics(round(cruise, 2), min(1.0, 0.8 * float(cls["max_acc_mps2"])), 1.0, minutes, stops)
 
 
-class _Day(EventsMixin, SignalsMixin, ScenesMixin):
+class _Day(EventsMixin, ProblemsMixin, SignalsMixin, ScenesMixin):
     """Working state of one vehicle-day simulation."""
 
     def __init__(self, plan: FleetPlan, vehicle: Vehicle, day_index: int):
@@ -48,6 +49,8 @@ class _Day(EventsMixin, SignalsMixin, ScenesMixin):
         self.label_rng = rng_for(plan.config.seed, 6, vehicle.index, day_index)
         # so do the scene world's draws (ambient traffic, injected scenes, lights, sensors)
         self.scene_rng = rng_for(plan.config.seed, 7, vehicle.index, day_index)
+        # and the problem families' members (``problems``)
+        self.problem_rng = rng_for(plan.config.seed, 9, vehicle.index, day_index)
         self.route = plan.route(vehicle)
         self.path = self.route.path
         self.cls = vehicle_classes()[vehicle.vehicle_class]
@@ -66,6 +69,7 @@ class _Day(EventsMixin, SignalsMixin, ScenesMixin):
         self.special_tracks: list[traffic.Track] = []
         self.brakes: list[dict] = []
         self.weaves: list[tuple[int, int, float, float]] = []
+        self.problem_weaves: dict[int, dict] = {}  # start sample -> the weave's problem family
         self.jitters: list[tuple[int, int, float]] = []
         self.flat: list[tuple[int, int]] = []
         self.remote: list[tuple[int, int]] = []
@@ -102,7 +106,13 @@ class _Day(EventsMixin, SignalsMixin, ScenesMixin):
 
     # ---- kinematics ------------------------------------------------------------------------------
 
+    def draw_start(self) -> None:
+        """Where on its loop the vehicle starts the day."""
+        self.s0 = float(self.rng.uniform(0, self.path.length_m))
+
     def integrate(self) -> None:
+        """Speed, acceleration, arc length and pose at every sample, exactly from the knots (again after every
+        change of the profile)."""
         tl = self.tl
         kt, kv = tl.knot_arrays()
         k = np.arange(tl.start, tl.end + 1)
@@ -116,7 +126,6 @@ class _Day(EventsMixin, SignalsMixin, ScenesMixin):
         self.v = np.maximum(kv[seg] + slope[seg] * tau, 0.0)[:-1]
         self.acc = slope[seg][:-1]
         s = dist[seg] + kv[seg] * tau + 0.5 * slope[seg] * tau ** 2
-        self.s0 = float(self.rng.uniform(0, self.path.length_m))
         self.s = self.s0 + s[:-1]
         self.ds = np.diff(s)
         self.x, self.y, self.h, self.kappa, self.prim = self.path.evaluate(self.s)
@@ -132,6 +141,8 @@ def simulate_vehicle_day(plan: FleetPlan, vehicle: Vehicle, day_index: int) -> D
     """One vehicle-day, deterministic in (seed, vehicle, day)."""
     day = _Day(plan, vehicle, day_index)
     day.place_speed_events()
+    day.draw_start()
+    day.place_problems()
     day.integrate()
     day.place_shape_events()
     day.place_markers()
