@@ -38,6 +38,8 @@ class WarehouseResource(dg.ConfigurableResource):
     max_quarantine_share: float = Settings.max_quarantine_share
     min_quarantined_rows: int = Settings.min_quarantined_rows
     max_row_drop_share: float = Settings.max_row_drop_share
+    scorer_budget_s: float = Settings.scorer_budget_s
+    scorer_processes: int = 0  # 0: the machine's cores
     _lock: RunLock | None = PrivateAttr(default=None)
 
     @classmethod
@@ -45,7 +47,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return cls(home=str(s.home), landing=str(s.landing), database=str(s.warehouse), published=str(s.published),
                    lake=str(s.lake), dagster_home=str(s.dagster_home), engine=s.engine, memory_limit=s.memory_limit,
                    threads=s.threads or 0, max_quarantine_share=s.max_quarantine_share,
-                   min_quarantined_rows=s.min_quarantined_rows, max_row_drop_share=s.max_row_drop_share)
+                   min_quarantined_rows=s.min_quarantined_rows, max_row_drop_share=s.max_row_drop_share,
+                   scorer_budget_s=s.scorer_budget_s, scorer_processes=s.scorer_processes or 0)
 
     @property
     def settings(self) -> Settings:
@@ -54,7 +57,8 @@ class WarehouseResource(dg.ConfigurableResource):
             published=Path(self.published), lake=Path(self.lake), dagster_home=Path(self.dagster_home),
             engine=self.engine, memory_limit=self.memory_limit, threads=self.threads or None,
             max_quarantine_share=self.max_quarantine_share, min_quarantined_rows=self.min_quarantined_rows,
-            max_row_drop_share=self.max_row_drop_share,
+            max_row_drop_share=self.max_row_drop_share, scorer_budget_s=self.scorer_budget_s,
+            scorer_processes=self.scorer_processes or None,
         )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

@@ -19,6 +19,8 @@ environment; everything below receives a ``Settings``.
 | min_quarantined_rows | ``FLEETLOOP_MIN_QUARANTINED_ROWS`` | 50 |
 | max_row_drop_share | ``FLEETLOOP_MAX_ROW_DROP_SHARE`` | 0.2 |
 | start_date | ``FLEETLOOP_START_DATE`` | the first landed day (else today) |
+| scorer_budget_s | ``FLEETLOOP_SCORER_BUDGET_S`` | 21600 (the night window: 6 h of wall time for the nightly replays) |
+| scorer_processes | ``FLEETLOOP_SCORER_PROCESSES`` | the machine's cores (``scorer_cores``) |
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class Settings:
     # a reload that reads this share fewer rows than the previous load of the day waits for an operator
     max_row_drop_share: float = 0.2
     start_date: dt.date | None = None
+    # the nightly scorer's wall-clock budget (the night window) and worker processes (None: the machine's cores)
+    scorer_budget_s: float = 6 * 3600.0
+    scorer_processes: int | None = None
 
     @classmethod
     def for_home(cls, home: Path | str, **overrides) -> Settings:
@@ -100,6 +105,15 @@ class Settings:
             raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if not 0 <= self.max_quarantine_share <= 1 or not 0 <= self.max_row_drop_share <= 1:
             raise SettingsError("shares must lie in [0, 1]")
+        if not self.scorer_budget_s > 0 or (self.scorer_processes is not None and self.scorer_processes < 1):
+            raise SettingsError("scorer_budget_s must be > 0 and scorer_processes >= 1")
+
+    @property
+    def scorer_cores(self) -> int:
+        """The nightly scorer's worker processes: ``scorer_processes``, else the cores this process may run on."""
+        if self.scorer_processes is not None:
+            return self.scorer_processes
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
     @property
     def packages(self) -> Path:
@@ -156,4 +170,6 @@ _ENV = {
     "min_quarantined_rows": ("FLEETLOOP_MIN_QUARANTINED_ROWS", int),
     "max_row_drop_share": ("FLEETLOOP_MAX_ROW_DROP_SHARE", float),
     "start_date": ("FLEETLOOP_START_DATE", _date),
+    "scorer_budget_s": ("FLEETLOOP_SCORER_BUDGET_S", float),
+    "scorer_processes": ("FLEETLOOP_SCORER_PROCESSES", int),
 }

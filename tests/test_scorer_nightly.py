@@ -5,6 +5,7 @@ driving faster is never an improvement)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import duckdb
@@ -143,10 +144,39 @@ def test_nightly_tables_packages_and_determinism(warehouse, tmp_path):
     assert fixed["trigger"] == "hard_brake" and fixed["log_tier"] == 3 and fixed["solution_tier"] < 3
     assert "c" in fixed["components_better"] and set(fixed["components_worse"]) <= {"ep"}  # progress may drop
     assert fixed["component_deltas"]["c"]["delta"] == pytest.approx(1.0)
-    strip = [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")} for r in first["solutions"]]
-    again = run_nightly(duckdb.connect(str(warehouse), read_only=True), DAY, tmp_path / "p3", cfg)
-    assert strip == [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")}
-                     for r in again["solutions"]]
+    # the same night on two worker processes: the same rows (wall times and package folders aside), the same bytes
+    again = run_nightly(duckdb.connect(str(warehouse), read_only=True), DAY, tmp_path / "p3",
+                        dataclasses.replace(cfg, processes=2))
+    assert _stripped(again) == _stripped(first) and first["not_reached"] == []
+    assert (tmp_path / "p3" / f"dt={DAY}" / "case_v1.sspair").read_bytes() == blob1
+
+
+def _stripped(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    return {name: [{k: v for k, v in r.items() if k not in ("solve_seconds", "package_path")} for r in rows]
+            for name, rows in tables.items()}
+
+
+def test_a_short_budget_scores_the_head_and_reports_the_rest(warehouse, tmp_path):
+    # queue: v1 (rank 1), v2 (2), v3 raw upload (3), v5 (5); the cap keeps 3, the budget ends within v1's replay
+    # (>= 1,000 candidates take longer than 0.25 s)
+    cfg = NightlyConfig(top_k=3, seed=5, robustness_variants=0, budget_s=0.25, processes=1)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = run_nightly(con, DAY, tmp_path / "p", cfg)
+        queue = [r[0] for r in con.execute("select case_id from ads.ads_case_queue where dt = ? and action in "
+                                           "('counterfactual', 'raw_upload') order by queue_rank", [DAY]).fetchall()]
+    assert [r["case_id"] for r in tables["solutions"]] == ["case_v1"]
+    assert tables["solutions"][0]["status"] == "improved" and tables["solutions"][0]["n_candidates"] >= 1000
+    assert [(r["case_id"], r["cause"], r["queue_rank"]) for r in tables["not_reached"]] == [
+        ("case_v2", "time_budget", 2), ("case_v5", "case_limit", 5)]
+    assert "0.25 s" in tables["not_reached"][0]["reason"] and "top_k" in tables["not_reached"][1]["reason"]
+    assert [r["case_id"] for r in tables["raw_upload_requests"]] == ["case_v3"]  # a raw request costs no replay
+    accounted = [r["case_id"] for name in ("solutions", "not_reached", "raw_upload_requests") for r in tables[name]]
+    assert sorted(accounted) == sorted(queue) and len(set(accounted)) == len(accounted)  # nothing lost, once each
+    out = tmp_path / "w.duckdb"
+    with duckdb.connect(str(out)) as con:
+        write_tables(con, DAY, tables)
+        assert con.execute("select case_id, cause from scorer.not_reached order by queue_rank").fetchall() == [
+            ("case_v2", "time_budget"), ("case_v5", "case_limit")]
 
 
 def test_replay_cli_on_a_warehouse_case(warehouse, capsys):
@@ -179,6 +209,9 @@ def test_dagster_asset_materialises(warehouse, tmp_path):
     assert res.success
     md = res.asset_materializations_for_node("scorer__counterfactual_solutions")[0].metadata
     assert md["improved"].value == 1 and md["raw_upload_requests"].value == 1
+    # the settings' night window and cores, nothing left unscored
+    assert md["budget_s"].value == settings.scorer_budget_s and md["processes"].value == settings.scorer_cores
+    assert md["not_reached"].value == 0 and md["cases_scored"].value == 3
     assert md["resolved_triggers"].value == {"hard_brake": 1}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from scorer.solutions where dt = ?", [DAY]).fetchone()[0] == 3

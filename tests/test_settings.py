@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,9 @@ def test_cli_overrides_the_environment_and_types_are_parsed(tmp_path):
     ({"FLEETLOOP_START_DATE": "2026-13-45"}, "FLEETLOOP_START_DATE"),
     ({"FLEETLOOP_ENGINE": "oracle"}, "engine"),
     ({"FLEETLOOP_MAX_ROW_DROP_SHARE": "1.5"}, "shares"),
+    ({"FLEETLOOP_SCORER_PROCESSES": "two"}, "FLEETLOOP_SCORER_PROCESSES"),
+    ({"FLEETLOOP_SCORER_PROCESSES": "0"}, "scorer_processes"),
+    ({"FLEETLOOP_SCORER_BUDGET_S": "-60"}, "scorer_budget_s"),
 ])
 def test_a_bad_setting_is_refused_naming_it(env, named):
     with pytest.raises(SettingsError, match=named):
@@ -48,8 +52,9 @@ def test_dbt_opens_the_file_python_opens_with_the_same_bounds(tmp_path):
     profile = yaml.safe_load((write_dbt_profile(s) / "profiles.yml").read_text())
     out = profile["fleetloop"]["outputs"][profile["fleetloop"]["target"]]
     assert out["type"] == "duckdb" and out["path"] == str(s.warehouse)
-    assert out["settings"] == duckdb_config(s.warehouse, s)
-    assert out["settings"]["TimeZone"] == "UTC" and out["settings"]["memory_limit"] == "1GB"
+    # database-wide bounds once at connect, the time zone on every cursor (a spill folder cannot be set again)
+    assert out["config_options"] | out["settings"] == duckdb_config(s.warehouse, s)
+    assert out["settings"] == {"TimeZone": "UTC"} and out["config_options"]["memory_limit"] == "1GB"
     with connect(s.warehouse, s) as con:
         got = dict(con.execute("select name, value from duckdb_settings() where name in "
                                "('TimeZone', 'preserve_insertion_order', 'temp_directory')").fetchall())
@@ -63,3 +68,17 @@ def test_child_processes_get_the_same_settings(tmp_path):
     s = Settings.for_home(tmp_path)
     env = s.subprocess_env({"PATH": "/usr/bin"})
     assert Settings.from_env(env) == s
+
+
+def test_the_scorer_budget_and_processes_reach_the_dagster_resource(tmp_path):
+    from dagster_pipelines.resources import WarehouseResource
+
+    default = Settings.from_env({"FLEETLOOP_HOME": str(tmp_path)})
+    assert default.scorer_budget_s == 6 * 3600 and default.scorer_processes is None
+    assert 1 <= default.scorer_cores <= os.cpu_count()  # the cores this process may run on
+    s = Settings.from_env({"FLEETLOOP_HOME": str(tmp_path), "FLEETLOOP_SCORER_BUDGET_S": "900",
+                           "FLEETLOOP_SCORER_PROCESSES": "3"})
+    assert (s.scorer_budget_s, s.scorer_processes, s.scorer_cores) == (900.0, 3, 3)
+    for settings in (default, s):
+        assert WarehouseResource.from_settings(settings).settings == settings
+        assert Settings.from_env(settings.subprocess_env({"PATH": "/usr/bin"})) == settings

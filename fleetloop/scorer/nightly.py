@@ -1,18 +1,23 @@
 """The nightly scorer run over one day of the case queue (plain library; the Dagster asset calls it).
 
-Top-K cases of ``ads.ads_case_queue`` for the day by queue_rank (with the mined cases of ``fleetloop mine
+Every case of ``ads.ads_case_queue`` for the day in queue_rank order (with the mined cases of ``fleetloop mine
 --to-queue`` after the day's triggered ones, ``fleetloop.mining.queue``), routed by the action the trigger
 catalog (``seeds/trigger_catalog.csv``) or the mining gives them: perception-suspect ones (action 'raw_upload')
 become raw-upload requests; 'counterfactual' ones are replayed and scored, and packaged to
 ``<packages>/dt=<day>/<case_id>.sspair`` when a solution resolves one of their triggers
 (``fleetloop.scorer.select``); operations cases ('ops_ticket': offline, error_burst, site_anomaly,
 call_guard) are never replayed: they are tickets in ``ads.ads_ops_queue``. Results go to schema ``scorer``
-(tables solutions, upload_plan, raw_upload_requests), replacing the day. Status of a replayed case:
+(tables solutions, upload_plan, raw_upload_requests, not_reached), replacing the day. Status of a replayed case:
 'improved' (a solution resolves the trigger named in resolved_trigger, with the check resolved_by, from
 log_tier to sol_tier; a mined case, named by its ``mined:<query>`` trigger, is judged as a scene by
-``component_fix``), 'log_best' (the reason says why) or 'error' (the scene could not be rebuilt). Each
-case's seed is the run seed mixed with a CRC of its case id, so results do not depend on the order or the
-number of cases scored.
+``component_fix``), 'log_best' (the reason says why) or 'error' (the scene could not be rebuilt).
+
+The replays run on ``NightlyConfig.processes`` worker processes (``fleetloop.scorer.parallel``: the scenes are
+loaded here, beside the run's DuckDB connection, and shipped to the workers) within ``budget_s`` of wall time;
+the queue's order decides who goes first. A case the budget (or a ``top_k`` cap) leaves unscored is a row of
+``scorer.not_reached`` with its cause, never dropped: scored + not reached + raw uploads = the day's queue. Each
+case's seed is the run seed mixed with a CRC of its case id, so results do not depend on the order, the number
+of cases scored or the number of processes.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import datetime as dt
 import time
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 from fleetloop.mining.queue import case_queue_sql
 from fleetloop.paths import parse_partition
-from fleetloop.scorer import package, routing
+from fleetloop.scorer import package, parallel, routing
+from fleetloop.scorer.scene import Scene
 from fleetloop.scorer.scoring import COMPONENTS
 from fleetloop.scorer.solve import SearchConfig, solve
 from fleetloop.scorer.warehouse_scene import load_case
@@ -34,6 +41,7 @@ from fleetloop.scorer.warehouse_scene import load_case
 SCORE_KEYS = COMPONENTS + ("pdms",)
 REPLAY, RAW = "counterfactual", "raw_upload"  # queue actions (seeds/trigger_catalog.csv); others are not replayed
 GAIN_AXES = ("safety", "comfort", "compliance")  # what the upload value counts beside the tier drop (never EP)
+TIME_BUDGET, CASE_LIMIT = "time_budget", "case_limit"  # why a queued case was not reached (scorer.not_reached)
 
 
 class Column(NamedTuple):
@@ -86,6 +94,19 @@ TABLES: dict[str, tuple[Column, ...]] = {  # the scorer tables in schema scorer,
         Column("compression_ratio", "double", "raw_bytes / package_bytes"),
         Column("solve_seconds", "double", "wall time of the case [s]"),
     ),
+    "not_reached": (  # queued cases the night left unscored: scored + not reached + raw uploads = the queue
+        Column("dt", "date", "the run day (UTC) whose case queue was scored"),
+        Column("case_id", "varchar", CASE),
+        Column("vehicle_id", "varchar", "vehicle of the case"),
+        Column("site_id", "varchar", "site of the case"),
+        Column("queue_rank", "bigint", "rank in ads.ads_case_queue for the day"),
+        Column("action", "varchar", "the queue's action for the case ('counterfactual' or 'raw_upload')"),
+        Column("severity", "integer", "case severity from the queue"),
+        Column("uncertainty", "double", "case uncertainty from the queue"),
+        Column("cause", "varchar", f"'{TIME_BUDGET}' (the night's time budget was spent before the case began) "
+                                   f"or '{CASE_LIMIT}' (beyond the run's top_k cap)"),
+        Column("reason", "varchar", "the budget or the cap, in words"),
+    ),
     "upload_plan": (
         Column("dt", "date", "the run day (UTC)"),
         Column("upload_rank", "integer", "rank by upload value (1 first)"),
@@ -124,20 +145,26 @@ def ddl(table: str) -> str:
 
 @dataclass
 class NightlyConfig:
-    top_k: int = 20
+    """One night's run. ``budget_s``: wall seconds for the replays, None for no limit; ``processes``: worker
+    processes, 1 replays in this process (the Dagster asset fills both from the settings: the night window and
+    the machine's cores); ``top_k``: at most this many cases from the head of the queue (None: the whole queue)."""
+
+    top_k: int | None = None
     seed: int = 0
     budget_bytes: int = 50_000_000
     robustness_variants: int = 24
     reactive: bool = False
+    budget_s: float | None = None
+    processes: int = 1
 
 
 def case_seed(seed: int, case_id: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(case_id.encode())) % 2**32
 
 
-def _queue(con, day: dt.date, top_k: int) -> list[dict]:
-    cur = con.execute(f"select * from {case_queue_sql(con)} where dt = ? and action in (?, ?) order by queue_rank "
-                      "limit ?", [day, REPLAY, RAW, top_k])
+def _queue(con, day: dt.date) -> list[dict]:
+    cur = con.execute(f"select * from {case_queue_sql(con)} where dt = ? and action in (?, ?) order by queue_rank, "
+                      "case_id", [day, REPLAY, RAW])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
@@ -150,12 +177,24 @@ def _solution_row(case: dict, day: dt.date) -> dict:
     return row
 
 
-def score_case(con, case: dict, day: dt.date, packages_dir: Path, cfg: NightlyConfig) -> dict:
-    """Replay one queued case; a case that cannot be rebuilt gets status 'error' with the reason."""
+def _load(con, day: dt.date, case: dict) -> tuple[dict, Scene] | parallel.Done:
+    """The case's scene, read here beside the run's connection; a scene that cannot be rebuilt is its 'error'
+    row at once."""
+    clock = time.perf_counter()
+    try:
+        return case, load_case(con, case["case_id"])
+    except (ValueError, KeyError) as exc:
+        return parallel.Done(_solution_row(case, day) | {"status": "error", "reason": str(exc),
+                                                         "solve_seconds": time.perf_counter() - clock})
+
+
+def score_scene(loaded: tuple[dict, Scene], day: dt.date, packages_dir: Path, cfg: NightlyConfig) -> dict:
+    """Replay one queued case on its scene (in a worker process or here); a search that fails on the scene gets
+    status 'error' with the reason."""
+    case, scene = loaded
     row = _solution_row(case, day)
     clock = time.perf_counter()
     try:
-        scene = load_case(con, case["case_id"])
         result = solve(scene, SearchConfig(seed=case_seed(cfg.seed, case["case_id"]), reactive=cfg.reactive,
                                            robustness_variants=cfg.robustness_variants))
     except (ValueError, KeyError) as exc:
@@ -210,41 +249,62 @@ def improvement(primary: dict, sol: dict[str, float], log: dict[str, float]) -> 
     return float(primary["log_tier"] - primary["solution_tier"]) + gain
 
 
+def _not_reached_row(case: dict, day: dt.date, cause: str, reason: str) -> dict:
+    return {"dt": day, "case_id": case["case_id"], "vehicle_id": case["vehicle_id"], "site_id": case["site_id"],
+            "queue_rank": case["queue_rank"], "action": case["action"], "severity": case["severity"],
+            "uncertainty": case["uncertainty"], "cause": cause, "reason": reason}
+
+
 def run_nightly(con, day, packages_dir: Path, cfg: NightlyConfig | None = None) -> dict[str, list[dict]]:
-    """Score the day's top-K cases; returns the rows of the three scorer tables (not yet written)."""
+    """Score the day's queue in queue order within the config's budget; returns the rows of the four scorer
+    tables (not yet written)."""
     cfg = cfg or NightlyConfig()
     day = parse_partition(day)
-    solutions, raws = [], []
-    for case in _queue(con, day, cfg.top_k):
+    clock = time.monotonic()
+    queue = _queue(con, day)
+    head = queue if cfg.top_k is None else queue[:cfg.top_k]
+    not_reached = [_not_reached_row(c, day, CASE_LIMIT, f"beyond the first {cfg.top_k} cases of the queue (top_k)")
+                   for c in queue[len(head):]]
+    raws, replays = [], []
+    for case in head:
         if case["action"] == RAW or case["perception_suspect"]:
-            req = routing.raw_upload_request(case)
-            raws.append({"dt": day, **vars(req)})
+            raws.append({"dt": day, **vars(routing.raw_upload_request(case))})
         elif case["action"] == REPLAY:
-            solutions.append(score_case(con, case, day, Path(packages_dir), cfg))
+            replays.append(case)
+    deadline = None if cfg.budget_s is None else clock + cfg.budget_s
+    results = parallel.fan_out(replays, partial(_load, con, day),
+                               partial(score_scene, day=day, packages_dir=Path(packages_dir), cfg=cfg),
+                               cfg.processes, deadline)
+    solutions = [r for r in results if r is not parallel.NOT_REACHED]
+    late = [_not_reached_row(c, day, TIME_BUDGET, f"the time budget of {cfg.budget_s:g} s on {cfg.processes} "
+                             "processes was spent before the case began")
+            for c, r in zip(replays, results, strict=True) if r is parallel.NOT_REACHED]
+    not_reached = sorted(late + not_reached, key=lambda r: (r["queue_rank"], r["case_id"]))
     items = [{"case_id": r["case_id"], "kind": "solution", "bytes": r["package_bytes"], "severity": r["severity"],
               "uncertainty": r["uncertainty"], "improvement": r["improvement"]}
              for r in solutions if r["status"] == "improved"]
-    sev = {r["case_id"]: (r["severity"], r["uncertainty"]) for r in _queue(con, day, cfg.top_k)}
+    sev = {c["case_id"]: (c["severity"], c["uncertainty"]) for c in head}
     items += [{"case_id": r["case_id"], "kind": "raw", "bytes": r["est_bytes"], "severity": sev[r["case_id"]][0],
                "uncertainty": sev[r["case_id"]][1], "improvement": routing.RAW_IMPROVEMENT} for r in raws]
     plan = [{"dt": day, "upload_rank": p.pop("rank"), **p} for p in routing.plan_uploads(items, cfg.budget_bytes)]
-    return {"solutions": solutions, "upload_plan": plan, "raw_upload_requests": raws}
+    return {"solutions": solutions, "upload_plan": plan, "raw_upload_requests": raws, "not_reached": not_reached}
 
 
 def write_tables(con, day, tables: dict[str, list[dict]]) -> dict[str, int]:
-    """Replace the day in scorer.solutions, scorer.upload_plan and scorer.raw_upload_requests; a table
-    written before a column existed gains it; column descriptions become DuckDB comments."""
+    """Replace the day in each scorer table given (``run_nightly``'s four); every declared table exists afterwards,
+    and one written before a column existed gains it; column descriptions become DuckDB comments."""
     day = parse_partition(day)
     con.execute("create schema if not exists scorer")
-    counts = {}
-    for name, rows in tables.items():
+    for name, declared in TABLES.items():
         con.execute(ddl(name))
         have = {r[0] for r in con.execute("select column_name from information_schema.columns where "
                                           "table_schema = 'scorer' and table_name = ?", [name]).fetchall()}
-        for col in TABLES[name]:
+        for col in declared:
             if col.name not in have:
                 con.execute(f"alter table scorer.{name} add column {col.name} {col.duckdb_type}")
             con.execute(f"comment on column scorer.{name}.{col.name} is {_quoted(col.description)}")
+    counts = {}
+    for name, rows in tables.items():
         con.execute(f"delete from scorer.{name} where dt = ?", [day])
         cols = columns(name)
         if rows:

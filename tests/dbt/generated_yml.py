@@ -133,6 +133,8 @@ SCORER_TABLE_DESCRIPTIONS = {
                     "within the byte budget."),
     "raw_upload_requests": ("Perception-suspect cases: the raw sensor windows asked for instead of a "
                             "counterfactual."),
+    "not_reached": ("Queued cases the night left unscored (its time budget spent, or beyond a case cap), with the "
+                    "cause: scored + not reached + raw uploads = the day's queue."),
 }
 
 

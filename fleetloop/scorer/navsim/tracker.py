@@ -62,8 +62,9 @@ def _jerk_regulariser(num_values: int) -> np.ndarray:
 
 def _integrate(initial: np.ndarray, rates: np.ndarray, dt_s: float) -> np.ndarray:
     """(N, M) profile: the initial value followed by the cumulative sum of rates * dt_s."""
-    steps = np.cumsum(rates * dt_s, axis=-1)
-    return initial[:, None] + np.pad(steps, ((0, 0), (1, 0)))
+    steps = np.zeros((rates.shape[0], rates.shape[1] + 1))
+    np.cumsum(rates * dt_s, axis=-1, out=steps[:, 1:])  # into a zero first column: np.pad costs more than the sum
+    return initial[:, None] + steps
 
 
 def speed_curvature_profiles(
@@ -126,13 +127,14 @@ class LQRTracker:
         """One-step lateral LQR on the Euler-discretised error dynamics composed over the horizon."""
         cfg = self.config
         dt_s, wheelbase_m = cfg.discretization_s, cfg.wheelbase_m
-        error = lateral_state.T.copy()  # free response: lateral error, heading error, steering angle
-        gain = np.zeros_like(error)  # response to a unit steering rate held over the horizon
+        # (2, 3, N): the free response (lateral error, heading error, steering angle) and the response to a unit
+        # steering rate held over the horizon, stepped together (the same operations on each, in the same order)
+        responses = np.stack([lateral_state.T, np.zeros_like(lateral_state.T)])
+        error, gain = responses
         for k in range(cfg.tracking_horizon):
             v_dt = speed_mps[:, k] * dt_s
-            for response in (error, gain):
-                response[0] += v_dt * response[1]
-                response[1] += v_dt / wheelbase_m * response[2]
+            responses[:, 0] += v_dt * responses[:, 1]
+            responses[:, 1] += v_dt / wheelbase_m * responses[:, 2]
             error[1] -= v_dt * curvature_1pm[:, k]
             gain[2] += dt_s
         error[1:] = normalize_angle(error[1:])
