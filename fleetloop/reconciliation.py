@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ ACCEPT_ROW_DROP_FLAG = "--accept-row-drop"
 
 @dataclass(frozen=True)
 class Reconciliation:
+    """How the rows of one source-day are accounted for: ``rows_read = loaded + quarantined + duplicates``."""
+
     source: str
     day: dt.date
     files: int
@@ -44,6 +47,10 @@ class Reconciliation:
             )
         return out
 
+
+# the counting fields of a reconciliation (and of the loader's report, which is one)
+COUNTS = tuple(f.name for f in dataclasses.fields(Reconciliation) if f.name not in ("source", "day"))
+ROW_COUNTS = tuple(name for name in COUNTS if name.startswith("rows_"))
 
 # Where the load's accounting lives: the working warehouse's ODS, or its copy in the published file.
 WORKING_RECONCILIATION, PUBLISHED_RECONCILIATION = "ods.ods_reconciliation", "quality.reconciliation"

@@ -50,8 +50,12 @@ def write_dbt_profile(settings: Settings, directory: Path | None = None) -> Path
 
     directory = directory or settings.home / "dbt"
     directory.mkdir(parents=True, exist_ok=True)
+    config = duckdb_config(settings.warehouse, settings)
+    # database-wide options once at connect (dbt-duckdb SETs its ``settings`` on every cursor, and DuckDB refuses
+    # to switch the spill folder once a query has spilled); the session's time zone on every cursor
     output = {"type": "duckdb", "path": str(settings.warehouse), "threads": DBT_THREADS,
-              "settings": duckdb_config(settings.warehouse, settings)}
+              "config_options": {k: v for k, v in config.items() if k != "TimeZone"},
+              "settings": {"TimeZone": config["TimeZone"]}}
     profile = {"fleetloop": {"target": "dev", "outputs": {"dev": output}}}
     text = "# written by fleetloop from its settings (fleetloop/settings.py); edits are overwritten\n"
     (directory / "profiles.yml").write_text(text + yaml.safe_dump(profile, sort_keys=False))

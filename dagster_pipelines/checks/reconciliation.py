@@ -7,7 +7,7 @@ import dagster as dg
 
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop.paths import parse_partition
-from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG, day_reconciliation, quarantine_groups, row_drops
+from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG, ROW_COUNTS, day_reconciliation, quarantine_groups, row_drops
 
 
 def _cell(samples: tuple[str, ...]) -> str:
@@ -34,13 +34,7 @@ def build_reconciliation_check(
         problems = [p for r in recs for p in r.problems(warehouse.settings)]
         confirmed = context.run.tags.get(ACCEPT_ROW_DROP_TAG) == "true"
         problems += [] if confirmed else [d.problem(warehouse.settings) for d in drops]
-        metadata: dict[str, object] = {
-            "rows_read": sum(r.rows_read for r in recs),
-            "rows_loaded": sum(r.rows_loaded for r in recs),
-            "rows_quarantined": sum(r.rows_quarantined for r in recs),
-            "rows_duplicate": sum(r.rows_duplicate for r in recs),
-            "rows_unaccounted": sum(r.rows_unaccounted for r in recs),
-        }
+        metadata: dict[str, object] = {name: sum(getattr(r, name) for r in recs) for name in ROW_COUNTS}
         if drops:
             metadata["row_drop"] = "; ".join(d.problem(warehouse.settings) for d in drops)
             metadata["row_drop_confirmed"] = confirmed

@@ -9,10 +9,7 @@ from dagster_pipelines.resources import WarehouseResource
 from fleetloop.contract import SOURCES, Source
 from fleetloop.ingest import load_partition
 from fleetloop.ingest.schema import table_name
-from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG
-
-RECONCILIATION_FIELDS = ("files", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate",
-                         "rows_unaccounted")
+from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG, COUNTS
 
 
 def build_ods_asset(source: Source, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -39,7 +36,7 @@ def build_ods_asset(source: Source, partitions_def: dg.PartitionsDefinition) -> 
         if not report.balanced:
             raise dg.Failure(f"{source.name} {report.day}: {report.rows_unaccounted} rows unaccounted for",
                              metadata=report.as_dict())
-        metadata = {name: getattr(report, name) for name in RECONCILIATION_FIELDS}
+        metadata = {name: getattr(report, name) for name in COUNTS}
         return dg.MaterializeResult(metadata=metadata | {
             "files_quarantined": report.files_quarantined,
             "seconds": report.seconds,

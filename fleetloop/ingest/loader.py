@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -54,6 +54,7 @@ from fleetloop.ingest.staging import (
     stage_json,
 )
 from fleetloop.paths import PartitionScan, Unknown, is_parquet, parse_partition, raw_suffix, scan_partition
+from fleetloop.reconciliation import Reconciliation
 
 _STAGE, _FULL = "_ingest_stage", "_ingest_full"
 _MULTI, _XROW = "_ingest_multi", "_ingest_xrow"
@@ -63,19 +64,12 @@ _KEYS_PER_PASS = 100_000_000  # rows per hash-aggregate pass of the duplicate se
 
 
 @dataclass(frozen=True)
-class LoadReport:
-    """What one load of a source and day did; ``rows_unaccounted`` must be 0."""
+class LoadReport(Reconciliation):
+    """What one load of a source and day did: its reconciliation (``rows_unaccounted`` must be 0), the files
+    quarantined whole and how long it took."""
 
-    source: str
-    day: dt.date
-    files: int
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
-    rows_duplicate: int
-    rows_unaccounted: int
-    files_quarantined: int
-    seconds: float
+    files_quarantined: int = 0
+    seconds: float = 0.0
 
     @property
     def balanced(self) -> bool:
@@ -112,7 +106,7 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
             if not undecodable:
                 raise
             report = attempt.run(undecodable)
-    return LoadReport(**(asdict(report) | {"seconds": round(time.perf_counter() - started, 3)}))
+    return replace(report, seconds=round(time.perf_counter() - started, 3))
 
 
 @dataclass

@@ -1,6 +1,8 @@
--- 10 Hz pose reduced to what distance and time need: the time and distance each sample stands for, its drive
--- mode and route, and the heartbeat's dimensions at that moment (site, city, software version, class) as of
--- the sample. Kept narrow on purpose: the pose triggers read the ODS pose directly.
+-- 10 Hz pose reduced to what distance and time need: the time and distance each sample stands for, whether it
+-- opens a drive-mode segment, its drive mode, route and road type, and the heartbeat in force (heartbeat_ts: its
+-- site, city, software version and class are one lookup away in dwd_heartbeat; dwd_drive_mode_segment joins them
+-- per segment). Kept narrow on purpose: the window sorts keys, numbers and three short strings, and the table
+-- holds only what its reader uses (the pose triggers read the ODS pose directly).
 -- As-of join as an equi-join: each heartbeat stands for [ts, next heartbeat's ts) (at most day_margin_s after
 -- the vehicle's last one) and is listed under every epoch second that interval touches (one or two at 1 Hz);
 -- a sample joins the heartbeats of its vehicle and second and keeps the one whose interval holds it.
@@ -11,13 +13,13 @@
 -- is_segment_start: the sample opens a drive-mode segment (first of the day, after a long gap, or a change
 -- of day, drive mode, road type, site, route or version, compared as one hash); all lags share one sort.
 with pose as (
-    select dt, vehicle_id, ts, epoch_us(ts) as ts_us, x_m, y_m, speed_mps, drive_mode, task_status, route_id
+    select dt, vehicle_id, ts, epoch_us(ts) as ts_us, x_m, y_m, speed_mps, drive_mode, route_id
     from {{ source('ods', 'ods_pose') }}
     where {{ around_run_day('ts', 'dt') }}
 ),
 
 heartbeat as (
-    select vehicle_id, ts, road_type, site_id, city, version, vehicle_class
+    select vehicle_id, ts, road_type, site_id, version
     from {{ ref('dwd_heartbeat') }}
     where {{ around_run_day('ts', 'dt') }}
 ),
@@ -45,11 +47,10 @@ heartbeat_seconds as (
 joined as (
     select
         p.*,
+        h.ts as heartbeat_ts,
         h.road_type as heartbeat_road_type,
         h.site_id,
-        h.city,
         h.version,
-        h.vehicle_class,
         p.ts_us - h.from_us > 1000000 as is_heartbeat_stale
     from pose as p
     left join heartbeat_seconds as h
@@ -61,7 +62,7 @@ joined as (
 
 dimensioned as (
     select
-        j.* exclude (x_m, y_m, heartbeat_road_type, is_heartbeat_stale),  -- noqa: RF02
+        j.*,
         case when j.is_heartbeat_stale then coalesce(c.road_type, j.heartbeat_road_type) else j.heartbeat_road_type end
             as road_type
     from joined as j
@@ -71,17 +72,29 @@ dimensioned as (
         and c.cell_y = case when j.is_heartbeat_stale then {{ lane_cell('j.y_m') }} end
 ),
 
+-- what the window sorts: keys, numbers, the dimensions as one hash, and the three strings the table keeps
+keyed as (
+    select
+        dt,
+        vehicle_id,
+        ts,
+        speed_mps,
+        drive_mode,
+        route_id,
+        road_type,
+        heartbeat_ts,
+        hash(ts_us // 86400000000, drive_mode, road_type, site_id, route_id, version) as dimension_hash
+    from dimensioned
+),
+
 sampled as (
     select
         *,
-        (ts_us - lag(ts_us) over w) / 1e6 as gap_s,
+        {{ seconds_between('lag(ts) over w', 'ts') }} as gap_s,
         lag(speed_mps) over w as prev_speed_mps,
         coalesce(lag(dimension_hash) over w != dimension_hash, true) as is_dimension_change
-    from (
-        select *, hash(ts_us // 86400000000, drive_mode, road_type, site_id, route_id, version) as dimension_hash
-        from dimensioned
-    )
-    window w as (partition by vehicle_id order by ts_us)
+    from keyed
+    window w as (partition by vehicle_id order by ts)
 ),
 
 measured as (
@@ -96,19 +109,14 @@ select
     {{ utc_date('ts') }} as dt,
     vehicle_id,
     ts,
-    speed_mps,
     lower(drive_mode) as drive_mode,
-    lower(task_status) as task_status,
     route_id,
+    road_type,
+    heartbeat_ts,
     case when is_continuous then gap_s else {{ definition('run', 'sample_period_s') }} end as sample_s,
     case
         when is_continuous then (speed_mps + prev_speed_mps) / 2 * gap_s
         else speed_mps * {{ definition('run', 'sample_period_s') }}
     end as distance_m,
-    is_dimension_change or not is_continuous as is_segment_start,
-    road_type,
-    site_id,
-    city,
-    version,
-    vehicle_class
+    is_dimension_change or not is_continuous as is_segment_start
 from measured
