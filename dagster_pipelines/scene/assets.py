@@ -6,12 +6,19 @@ from every day's ``dwd.dwd_second_feature`` with the tags of ``fleetloop/seeds/t
 import dagster as dg
 
 from dagster_pipelines.resources import WarehouseResource
-from fleetloop.mining.warehouse import EXPOSURE_TABLE, WAREHOUSE_STORE, build_warehouse_store
+from fleetloop.mining.warehouse import (
+    EVENT_SCENE_TABLE,
+    EXAMPLE_TABLE,
+    EXPOSURE_TABLE,
+    SCENE_EXPOSURE_TABLE,
+    WAREHOUSE_STORE,
+    build_warehouse_store,
+)
 
 STORE_TABLES = (WAREHOUSE_STORE.map_table, WAREHOUSE_STORE.table, WAREHOUSE_STORE.span_table,
-                WAREHOUSE_STORE.run_table, EXPOSURE_TABLE)
-DEPS = [dg.AssetKey(["dwd", "dwd_second_feature"]), dg.AssetKey(["dwd", "dwd_event"]),
-        dg.AssetKey(["ref", "tag_definitions"])]
+                WAREHOUSE_STORE.run_table, EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE, EXAMPLE_TABLE)
+DEPS = [dg.AssetKey(["dwd", "dwd_second_feature"]), dg.AssetKey(["dwd", "dwd_event"]), dg.AssetKey(["ods", "ods_pose"]),
+        dg.AssetKey(["ref", "tag_definitions"]), dg.AssetKey(["ref", "scene_definitions"])]
 
 
 def _key(table: str) -> dg.AssetKey:
