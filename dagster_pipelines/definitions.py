@@ -16,7 +16,7 @@ import dagster as dg
 from fleetloop.settings import Settings
 
 DOMAIN_PACKAGES = ("dagster_pipelines.ods", "dagster_pipelines.warehouse", "dagster_pipelines.scene",
-                   "dagster_pipelines.scorer")
+                   "dagster_pipelines.scorer", "dagster_pipelines.curriculum")
 
 
 def _ods_keys(keys: list[dg.AssetKey]) -> dict[str, dg.AssetKey]:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "fleetloop.scorer.cli",
     "fleetloop.scorer.navsim.cli",
     "fleetloop.mining.cli",
+    "fleetloop.curriculum.cli",
 )
 
 EPILOG = """examples:

@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from dagster_pipelines.curriculum.assets import GROUP as CURRICULUM
 from dagster_pipelines.warehouse.project import PROJECT_DIR
 from fleetloop.contract import SOURCES
 from fleetloop.settings import Settings
@@ -53,7 +54,10 @@ def test_one_lineage_graph_from_raw_to_published(defs):
         assert dg.AssetKey(["raw", name]) in upstream, name
         assert dg.AssetKey(["raw", name]) in graph.get(dg.AssetKey(["ods", f"ods_{name}"])).parent_keys
     scorer = dg.AssetKey(["scorer", "counterfactual_solutions"])
-    assert scorer in graph.get(published).parent_keys
+    assert scorer in upstream
+    curriculum = dg.AssetKey(["ads", "ads_curriculum"])  # after the scorer and the tag store, before publication
+    assert curriculum in graph.get(published).parent_keys
+    assert {scorer, dg.AssetKey(["dws", "dws_tag_1d"])} <= _upstream(graph, curriculum)
     assert dg.AssetKey(["ads", "ads_case_queue"]) in _upstream(graph, scorer)
     unpartitioned = {key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is None}
     assert dg.AssetKey(["ref", "trigger_definitions"]) in unpartitioned  # seeds: reference data, not days
@@ -67,10 +71,12 @@ def test_one_lineage_graph_from_raw_to_published(defs):
 def test_lineage_reads_as_layers(defs):
     graph = defs.resolve_asset_graph()
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups <= {"raw", "ods", "dwd", "dws", "ads", "ref", "scorer", "published", "report"}
+    assert groups <= {"raw", "ods", "dwd", "dws", "ads", "ref", "scorer", "published", "report", CURRICULUM}
     for key in graph.get_all_asset_keys():
         layer = key.path[0]
-        if layer in ("raw", "ods", "dwd", "dws", "ads", "ref", "scorer"):
+        if graph.get(key).group_name == CURRICULUM:  # the curriculum's ADS tables are read as one domain
+            assert layer == "ads", key.to_user_string()
+        elif layer in ("raw", "ods", "dwd", "dws", "ads", "ref", "scorer"):
             assert graph.get(key).group_name == layer, key.to_user_string()
 
 

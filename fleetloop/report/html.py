@@ -13,7 +13,9 @@ from fleetloop.publish import connect_published
 from fleetloop.report.cases import case_card, top_improved_cases
 from fleetloop.report.charts import RateSeries, bars, forest, rate_trend, share_dots
 from fleetloop.report.page import card, page, plain, section, table
+from fleetloop.report.problems import problems
 from fleetloop.report.query import has_table, rows
+from fleetloop.report.scene import scene_page
 from fleetloop.report.vega import figure
 from fleetloop.settings import Settings
 
@@ -160,8 +162,8 @@ def build_report(con: duckdb.DuckDBPyConnection) -> str:
         raise ValueError("the published warehouse has no ads.ads_fleet_overview_1d rows: nothing to report")
     scorer = rows(con, """select dt, count(*) as scored, count(*) filter (where status = 'improved') as improved
         from scorer.solutions group by dt order by dt""") if has_table(con, "scorer", "solutions") else []
-    body = [kpi_cards(fleet, scorer), trends(fleet), autonomy(con), versions(con), site_health(con), cases(con),
-            data_quality(con)]
+    body = [kpi_cards(fleet, scorer), trends(fleet), autonomy(con), versions(con), scene_page(con),
+            site_health(con), cases(con), problems(con), data_quality(con)]
     subtitle = (f"days {', '.join(map(str, days))} · published {at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC by run "
                 f"{run_id[:8]} · generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
     return page("fleetloop: fleet report", subtitle, body)
