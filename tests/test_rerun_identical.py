@@ -10,6 +10,7 @@ from tests.fixtures.warehouse import copy_warehouse, run_dbt
 from tests.test_warehouse_incremental import run_day_args
 
 LAYERS = ("dws", "ads")
+FROM_THE_TAG_STORE = ("ads.ads_scene_rate",)  # reads the tag store, a Dagster asset: empty in a plain dbt build
 
 
 def checksums(path) -> dict[str, tuple[int, int]]:
@@ -37,7 +38,7 @@ def rebuilt_twice(ods_warehouse, dbt_warehouse, tmp_path_factory):
 
 def test_rerun_is_bit_identical(rebuilt_twice):
     first, second = rebuilt_twice
-    assert len(first) >= 25 and all(rows > 0 for rows, _ in first.values())
+    assert len(first) >= 25 and all(rows > 0 for t, (rows, _) in first.items() if t not in FROM_THE_TAG_STORE)
     assert {t: (first[t], second[t]) for t in first if first[t] != second[t]} == {}
 
 
