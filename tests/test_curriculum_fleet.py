@@ -32,6 +32,7 @@ from fleetloop.settings import Settings
 from fleetloop.warehouse import connect
 from fleetloop_shell.cli import main
 from tests.fixtures.warehouse import copy_warehouse
+from tests.test_ops_definitions import upstream_keys
 
 SCORED_PER_DAY = 3  # a handful of replays: the scorer over the whole fleet is slow
 SCORER = NightlyConfig(top_k=SCORED_PER_DAY, seed=3, robustness_variants=4)
@@ -281,17 +282,8 @@ def test_the_assets_sit_downstream_of_the_scorer_and_the_tag_store(tmp_path):
     defs = build_definitions(Settings.for_home(tmp_path, start_date=dt.date(2026, 1, 1)))
     graph = defs.resolve_asset_graph()
 
-    def upstream(key):
-        seen, todo = set(), [key]
-        while todo:
-            for parent in graph.get(todo.pop()).parent_keys:
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return seen
-
-    above = upstream(dg.AssetKey(["ads", "ads_curriculum"]))
+    above = upstream_keys(graph, dg.AssetKey(["ads", "ads_curriculum"]))
     for key in (["scorer", "counterfactual_solutions"], ["dwd", "dwd_second_tag"], ["dws", "dws_tag_1d"],
                 ["ads", "ads_problem"], ["ads", "ads_problem_trend"], ["dwd", "dwd_case"]):
         assert dg.AssetKey(key) in above, key
-    assert dg.AssetKey(["ads", "ads_curriculum"]) in upstream(dg.AssetKey(["published_warehouse"]))
+    assert dg.AssetKey(["ads", "ads_curriculum"]) in upstream_keys(graph, dg.AssetKey(["published_warehouse"]))

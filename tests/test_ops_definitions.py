@@ -24,7 +24,7 @@ def defs(tmp_path_factory) -> dg.Definitions:
     return d
 
 
-def _upstream(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
+def upstream_keys(graph, key: dg.AssetKey) -> set[dg.AssetKey]:
     seen, todo = set(), [key]
     while todo:
         for parent in graph.get(todo.pop()).parent_keys:
@@ -47,7 +47,7 @@ def test_entry_point_is_lazy_and_loads(tmp_path, monkeypatch):
 def test_one_lineage_graph_from_raw_to_published(defs):
     graph = defs.resolve_asset_graph()
     published = dg.AssetKey("published_warehouse")
-    upstream = _upstream(graph, published)
+    upstream = upstream_keys(graph, published)
     layers = {k.path[0] for k in upstream}
     assert {"raw", "ods", "dwd", "dws", "ads", "scorer"} <= layers
     for name in SOURCES:
@@ -57,8 +57,8 @@ def test_one_lineage_graph_from_raw_to_published(defs):
     assert scorer in upstream
     curriculum = dg.AssetKey(["ads", "ads_curriculum"])  # after the scorer and the tag store, before publication
     assert curriculum in graph.get(published).parent_keys
-    assert {scorer, dg.AssetKey(["dws", "dws_tag_1d"])} <= _upstream(graph, curriculum)
-    assert dg.AssetKey(["ads", "ads_case_queue"]) in _upstream(graph, scorer)
+    assert {scorer, dg.AssetKey(["dws", "dws_tag_1d"])} <= upstream_keys(graph, curriculum)
+    assert dg.AssetKey(["ads", "ads_case_queue"]) in upstream_keys(graph, scorer)
     unpartitioned = {key for key in graph.get_all_asset_keys() if graph.get(key).partitions_def is None}
     assert dg.AssetKey(["ref", "trigger_definitions"]) in unpartitioned  # seeds: reference data, not days
     assert dg.AssetKey(["ads", "ads_version_compare"]) in unpartitioned  # all days at once
