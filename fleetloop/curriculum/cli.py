@@ -27,9 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EPILOG)
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     b = verbs.add_parser("build", help="rebuild problems, trends and curriculum on the working warehouse "
-                                       "(the daily run does this too)")
+                                       "(the daily run does this too)",
+                         epilog="example:\n  fleetloop curriculum build")
     b.set_defaults(func=cmd_build)
-    e = verbs.add_parser("export", help="write a manifest (Parquet + JSON) per curriculum stage")
+    e = verbs.add_parser("export", help="write a manifest (Parquet + JSON) per curriculum stage",
+                         epilog="examples:\n  fleetloop curriculum export --out /tmp/curriculum\n"
+                                "  fleetloop curriculum export --out /tmp/curriculum "
+                                "--warehouse data/warehouse/fleetloop.duckdb")
     e.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder of the manifests (required)")
     e.add_argument("--warehouse", type=Path, metavar="FILE",
                    help="DuckDB file holding the curriculum (default: the published warehouse)")
