@@ -40,6 +40,7 @@ class WarehouseResource(dg.ConfigurableResource):
     max_row_drop_share: float = Settings.max_row_drop_share
     scorer_budget_s: float = Settings.scorer_budget_s
     scorer_processes: int = 0  # 0: the machine's cores
+    scorer_max_cases: int = 0  # 0: the whole queue
     _lock: RunLock | None = PrivateAttr(default=None)
 
     @classmethod
@@ -48,7 +49,8 @@ class WarehouseResource(dg.ConfigurableResource):
                    lake=str(s.lake), dagster_home=str(s.dagster_home), engine=s.engine, memory_limit=s.memory_limit,
                    threads=s.threads or 0, max_quarantine_share=s.max_quarantine_share,
                    min_quarantined_rows=s.min_quarantined_rows, max_row_drop_share=s.max_row_drop_share,
-                   scorer_budget_s=s.scorer_budget_s, scorer_processes=s.scorer_processes or 0)
+                   scorer_budget_s=s.scorer_budget_s, scorer_processes=s.scorer_processes or 0,
+                   scorer_max_cases=s.scorer_max_cases or 0)
 
     @property
     def settings(self) -> Settings:
@@ -58,7 +60,7 @@ class WarehouseResource(dg.ConfigurableResource):
             engine=self.engine, memory_limit=self.memory_limit, threads=self.threads or None,
             max_quarantine_share=self.max_quarantine_share, min_quarantined_rows=self.min_quarantined_rows,
             max_row_drop_share=self.max_row_drop_share, scorer_budget_s=self.scorer_budget_s,
-            scorer_processes=self.scorer_processes or None,
+            scorer_processes=self.scorer_processes or None, scorer_max_cases=self.scorer_max_cases or None,
         )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

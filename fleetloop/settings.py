@@ -10,7 +10,7 @@ environment; everything below receives a ``Settings``.
 | landing | ``FLEETLOOP_LANDING`` | ``<home>/landing`` |
 | warehouse | ``FLEETLOOP_WAREHOUSE`` | ``<home>/warehouse/fleetloop.duckdb`` |
 | published | ``FLEETLOOP_PUBLISHED`` | ``<home>/published/fleetloop.duckdb`` |
-| lake | ``FLEETLOOP_LAKE`` | ``<home>/lake`` |
+| lake | ``FLEETLOOP_LAKE`` | ``<home>/lake`` (the ODS as Hive-partitioned Parquet: ``fleetloop/lake.py``) |
 | dagster_home | ``DAGSTER_HOME`` | ``<home>/dagster`` |
 | engine | ``FLEETLOOP_ENGINE`` | ``duckdb`` |
 | memory_limit | ``FLEETLOOP_DUCKDB_MEMORY_LIMIT`` | ``4GB`` |
@@ -21,6 +21,7 @@ environment; everything below receives a ``Settings``.
 | start_date | ``FLEETLOOP_START_DATE`` | the first landed day (else today) |
 | scorer_budget_s | ``FLEETLOOP_SCORER_BUDGET_S`` | 21600 (the night window: 6 h of wall time for the nightly replays) |
 | scorer_processes | ``FLEETLOOP_SCORER_PROCESSES`` | the machine's cores (``scorer_cores``) |
+| scorer_max_cases | ``FLEETLOOP_SCORER_MAX_CASES`` | none: the whole queue, within the budget |
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Settings:
     # the nightly scorer's wall-clock budget (the night window) and worker processes (None: the machine's cores)
     scorer_budget_s: float = 6 * 3600.0
     scorer_processes: int | None = None
+    # at most this many cases a night from the head of the queue, the rest reported as not reached (None: all)
+    scorer_max_cases: int | None = None
 
     @classmethod
     def for_home(cls, home: Path | str, **overrides) -> Settings:
@@ -105,8 +108,9 @@ class Settings:
             raise SettingsError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if not 0 <= self.max_quarantine_share <= 1 or not 0 <= self.max_row_drop_share <= 1:
             raise SettingsError("shares must lie in [0, 1]")
-        if not self.scorer_budget_s > 0 or (self.scorer_processes is not None and self.scorer_processes < 1):
-            raise SettingsError("scorer_budget_s must be > 0 and scorer_processes >= 1")
+        if not self.scorer_budget_s > 0 or any(n is not None and n < 1
+                                               for n in (self.scorer_processes, self.scorer_max_cases)):
+            raise SettingsError("scorer_budget_s must be > 0, scorer_processes and scorer_max_cases >= 1")
 
     @property
     def scorer_cores(self) -> int:
@@ -172,4 +176,5 @@ _ENV = {
     "start_date": ("FLEETLOOP_START_DATE", _date),
     "scorer_budget_s": ("FLEETLOOP_SCORER_BUDGET_S", float),
     "scorer_processes": ("FLEETLOOP_SCORER_PROCESSES", int),
+    "scorer_max_cases": ("FLEETLOOP_SCORER_MAX_CASES", int),
 }

@@ -36,6 +36,9 @@ def _hardlink_tree(src: Path, dst: Path) -> None:
             os.link(path, target)
 
 
+SCORED_PER_DAY = 20  # the whole queue of the test fleet takes minutes a day; the cap is the installation's
+
+
 @pytest.fixture(scope="module")
 def ops_home(sim_fleet, tmp_path_factory) -> Settings:
     """A private installation over (hard links to) the session's simulated landing, with its own Dagster instance."""
@@ -43,7 +46,7 @@ def ops_home(sim_fleet, tmp_path_factory) -> Settings:
 
     root = tmp_path_factory.mktemp("ops_home")
     _hardlink_tree(Path(sim_fleet.landing), root / "landing")
-    return prepare_home(Settings.for_home(root))
+    return prepare_home(Settings.for_home(root, scorer_max_cases=SCORED_PER_DAY))
 
 
 @pytest.fixture(scope="module")

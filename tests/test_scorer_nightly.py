@@ -217,6 +217,30 @@ def test_dagster_asset_materialises(warehouse, tmp_path):
         assert con.execute("select count(*) from scorer.solutions where dt = ?", [DAY]).fetchone()[0] == 3
 
 
+def test_the_installations_case_cap_leaves_the_queues_tail_not_reached(warehouse, tmp_path):
+    import dagster as dg
+
+    from dagster_pipelines.partitions import daily_partitions
+    from dagster_pipelines.resources import WarehouseResource
+    from dagster_pipelines.scorer.assets import build_scorer_asset
+    from fleetloop.settings import Settings
+
+    settings = Settings.for_home(warehouse.parent, warehouse=warehouse, start_date=DAY, scorer_max_cases=2)
+    res = dg.materialize(
+        [build_scorer_asset(daily_partitions(settings))], partition_key=DAY.isoformat(),
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
+        run_config={"ops": {"scorer__counterfactual_solutions": {"config": {
+            "seed": 1, "packages_dir": str(tmp_path / "pk")}}}},
+    )
+    assert res.success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        queue = con.execute("select case_id from ads.ads_case_queue where dt = ? and action in "
+                            "('counterfactual', 'raw_upload') order by queue_rank, case_id", [DAY]).fetchall()
+        missed = con.execute("select case_id, cause from scorer.not_reached where dt = ? order by queue_rank, "
+                             "case_id", [DAY]).fetchall()
+    assert len(queue) > 2 and missed == [(c, "case_limit") for (c,) in queue[2:]]
+
+
 def test_ops_cases_are_never_replayed(warehouse, tmp_path):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = run_nightly(con, DAY, tmp_path / "p", NightlyConfig(top_k=10, seed=5, robustness_variants=0))

@@ -41,6 +41,7 @@ def test_cli_overrides_the_environment_and_types_are_parsed(tmp_path):
     ({"FLEETLOOP_SCORER_PROCESSES": "two"}, "FLEETLOOP_SCORER_PROCESSES"),
     ({"FLEETLOOP_SCORER_PROCESSES": "0"}, "scorer_processes"),
     ({"FLEETLOOP_SCORER_BUDGET_S": "-60"}, "scorer_budget_s"),
+    ({"FLEETLOOP_SCORER_MAX_CASES": "0"}, "scorer_max_cases"),
 ])
 def test_a_bad_setting_is_refused_naming_it(env, named):
     with pytest.raises(SettingsError, match=named):
@@ -75,10 +76,11 @@ def test_the_scorer_budget_and_processes_reach_the_dagster_resource(tmp_path):
 
     default = Settings.from_env({"FLEETLOOP_HOME": str(tmp_path)})
     assert default.scorer_budget_s == 6 * 3600 and default.scorer_processes is None
+    assert default.scorer_max_cases is None  # the whole queue
     assert 1 <= default.scorer_cores <= os.cpu_count()  # the cores this process may run on
     s = Settings.from_env({"FLEETLOOP_HOME": str(tmp_path), "FLEETLOOP_SCORER_BUDGET_S": "900",
-                           "FLEETLOOP_SCORER_PROCESSES": "3"})
-    assert (s.scorer_budget_s, s.scorer_processes, s.scorer_cores) == (900.0, 3, 3)
+                           "FLEETLOOP_SCORER_PROCESSES": "3", "FLEETLOOP_SCORER_MAX_CASES": "40"})
+    assert (s.scorer_budget_s, s.scorer_processes, s.scorer_cores, s.scorer_max_cases) == (900.0, 3, 3, 40)
     for settings in (default, s):
         assert WarehouseResource.from_settings(settings).settings == settings
         assert Settings.from_env(settings.subprocess_env({"PATH": "/usr/bin"})) == settings

@@ -2,8 +2,8 @@
 
 Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']) through the ``warehouse`` resource, scores
 the day's whole queue in queue order with ``fleetloop.scorer.nightly`` on the settings' worker processes within
-the settings' night window (``scorer_processes``, ``scorer_budget_s``; a run config's ``processes`` or
-``budget_s`` other than 0 overrides them) and replaces the day in schema ``scorer`` (solutions, upload_plan,
+the settings' night window (``scorer_processes``, ``scorer_budget_s``, and the installation's case cap
+``scorer_max_cases`` if any; a run config's ``processes``, ``budget_s`` or ``top_k`` other than 0 overrides them) and replaces the day in schema ``scorer`` (solutions, upload_plan,
 raw_upload_requests, not_reached); packages go to ``Settings.packages``. Which cases are replayed comes from the
 trigger catalog (``seeds/trigger_catalog.csv``): operations cases are tickets in ``ads.ads_ops_queue`` and never
 reach the scorer. A case counts as improved only when a solution resolves one of its own triggers; the metadata
@@ -27,7 +27,8 @@ from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
 CASE_QUEUE_KEY = dg.AssetKey(["ads", "ads_case_queue"])
 
 
-FROM_SETTINGS = {"budget_s": (float, 0.0), "processes": (int, 0)}  # 0: the settings' night window, cores
+# 0: the settings' night window, cores and case cap
+FROM_SETTINGS = {"budget_s": (float, 0.0), "processes": (int, 0), "top_k": (int, 0)}
 
 
 def _run_config(nightly: type) -> type[dg.Config]:
@@ -62,6 +63,7 @@ def _score_day(day: str, config: ScorerConfig, warehouse: WarehouseResource) -> 
     cfg = NightlyConfig(**config.model_dump(exclude={"packages_dir"}))
     cfg.budget_s = cfg.budget_s or settings.scorer_budget_s
     cfg.processes = cfg.processes or settings.scorer_cores
+    cfg.top_k = cfg.top_k or settings.scorer_max_cases
     clock = time.perf_counter()
     with warehouse.connect() as con:
         tables = run_nightly(con, day, packages, cfg)

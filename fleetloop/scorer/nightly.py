@@ -150,7 +150,7 @@ class NightlyConfig:
     the machine's cores); ``top_k``: at most this many cases from the head of the queue, the rest reported as not
     reached (None: the whole queue, within the budget)."""
 
-    top_k: int | None = 20
+    top_k: int | None = None
     seed: int = 0
     budget_bytes: int = 50_000_000
     robustness_variants: int = 24
