@@ -35,8 +35,9 @@ class CurriculumConfig:
     tag_weight: float = 1.0
     site_weight: float = 0.25
     vehicle_class_weight: float = 0.25
-    # HDBSCAN
-    min_cluster_size: int = 5
+    # HDBSCAN; a typical problem recurs: below 10 members a cluster is one problem's sub-context (its weather,
+    # its road type) and splits it (docs/curriculum.md)
+    min_cluster_size: int = 10
     min_samples: int = 3
     cluster_selection: str = "eom"  # HDBSCAN's cluster_selection_method: 'eom' (stable clusters) or 'leaf'
     # naming: a trigger is dominant when this share of the members has it; a tag when its mean window share
