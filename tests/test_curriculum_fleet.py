@@ -19,13 +19,14 @@ from scipy import stats
 
 from dagster_pipelines.curriculum.assets import curriculum, problems, trends
 from dagster_pipelines.resources import WarehouseResource
-from fleetloop.curriculum.config import ALL_VERSIONS, DEFAULT_CONFIG
+from fleetloop.curriculum.config import ALL_VERSIONS, DEFAULT_CONFIG, EXAMPLE_TABLE
 from fleetloop.curriculum.export import INDEX_JSON, MANIFEST_JSON, MANIFEST_PARQUET, MINED_CLIP, PACKAGE, stage_dir
 from fleetloop.curriculum.pipeline import problems_step
 from fleetloop.curriculum.stats import conditional_p
 from fleetloop.mining.tags import load_tags
 from fleetloop.mining.warehouse import build_warehouse_store
 from fleetloop.publish import connect_published, publish
+from fleetloop.report.problems import CHARTED_PROBLEMS, DRAWN_EXAMPLES
 from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
 from fleetloop.scorer.scoring import COMPONENTS
 from fleetloop.settings import Settings
@@ -241,6 +242,22 @@ def test_curriculum_order_and_active_mining(built):
     assert meta["mined_clips"].value == len(mined)
 
 
+def test_example_cases_are_the_strongest_members_with_their_logged_path(built):
+    con, _, _ = built
+    examples = _q(con, f"select * from {EXAMPLE_TABLE} order by problem_id, example_rank")
+    members = _q(con, "select problem_id, case_id, membership from ads.ads_problem_case where problem_id is not null")
+    assert len(examples) and set(examples["problem_id"]) == set(members["problem_id"])
+    for pid, mine in members.groupby("problem_id"):
+        strongest = mine.sort_values(["membership", "case_id"], ascending=[False, True])["case_id"]
+        assert examples.loc[examples["problem_id"] == pid, "case_id"].tolist() == \
+            strongest.head(DEFAULT_CONFIG.examples_per_problem).tolist()
+    pad = dt.timedelta(seconds=DEFAULT_CONFIG.example_padding_s)
+    for e in examples.head(8).itertuples():
+        pose = _q(con, "select x_m, speed_mps from ods.ods_pose where vehicle_id = ? and ts >= ? and ts < ? "
+                       "order by ts", [e.vehicle_id, e.ts_start - pad, e.ts_end + pad + dt.timedelta(seconds=1)])
+        assert [(p["x_m"], p["speed_mps"]) for p in e.path] == list(zip(pose["x_m"], pose["speed_mps"], strict=True))
+
+
 def test_published_file_export_and_report(built, tmp_path):
     from fleetloop.report.html import build_report
 
@@ -274,6 +291,7 @@ def test_published_file_export_and_report(built, tmp_path):
         prov = doc["provenance"]
         assert prov["publication_id"] == "run-curriculum" and prov["days"] and prov["versions"]
     assert "Problem scenarios" in html and "Curriculum" in html
+    assert html.count(" example: case_") == min(CHARTED_PROBLEMS, len(stages)) * DRAWN_EXAMPLES  # drawn cases
 
 
 def test_the_assets_sit_downstream_of_the_scorer_and_the_tag_store(tmp_path):

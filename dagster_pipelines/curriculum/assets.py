@@ -13,6 +13,7 @@ from fleetloop.curriculum.config import (
     CASE_TAG_TABLE,
     CURRICULUM_TABLE,
     DEFAULT_CONFIG,
+    EXAMPLE_TABLE,
     PROBLEM_CASE_TABLE,
     PROBLEM_TABLE,
     TREND_TABLE,
@@ -23,7 +24,7 @@ from fleetloop.curriculum.trends import build_trends
 
 SCORER_KEY = dg.AssetKey(["scorer", "counterfactual_solutions"])
 CASE_KEY = dg.AssetKey(["dwd", "dwd_case"])
-PROBLEM_TABLES = (CASE_FEATURE_TABLE, CASE_TAG_TABLE, PROBLEM_TABLE, PROBLEM_CASE_TABLE)
+PROBLEM_TABLES = (CASE_FEATURE_TABLE, CASE_TAG_TABLE, PROBLEM_TABLE, PROBLEM_CASE_TABLE, EXAMPLE_TABLE)
 TREND_TABLES = (TREND_TABLE, VERSION_TABLE, ALERT_TABLE)
 GROUP = "curriculum"
 

@@ -9,6 +9,7 @@ CASE_FEATURE_TABLE = "ads.ads_case_feature"
 CASE_TAG_TABLE = "ads.ads_case_tag"
 PROBLEM_TABLE = "ads.ads_problem"
 PROBLEM_CASE_TABLE = "ads.ads_problem_case"
+EXAMPLE_TABLE = "ads.ads_problem_example"
 TREND_TABLE = "ads.ads_problem_trend"
 VERSION_TABLE = "ads.ads_problem_version"
 ALERT_TABLE = "ads.ads_problem_alert"
@@ -61,6 +62,9 @@ class CurriculumConfig:
     mined_clips_per_problem: int = 50  # active mining fills at most this many clips of a shortfall per run
     mining_padding_s: int = 2
     mining_action: str = "counterfactual"
+    # the report's example cases per problem and the ego's path kept around their windows
+    examples_per_problem: int = 3
+    example_padding_s: int = 2
 
 
 DEFAULT_CONFIG = CurriculumConfig()

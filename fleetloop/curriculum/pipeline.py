@@ -8,6 +8,7 @@ import duckdb
 
 from fleetloop.curriculum.active_mining import mine_shortfalls
 from fleetloop.curriculum.config import CURRICULUM_TABLE, DEFAULT_CONFIG, CurriculumConfig
+from fleetloop.curriculum.examples import build_examples
 from fleetloop.curriculum.features import build_case_features
 from fleetloop.curriculum.problems import build_problems
 from fleetloop.curriculum.stages import build_curriculum
@@ -15,7 +16,7 @@ from fleetloop.curriculum.trends import build_trends
 
 
 def problems_step(con: duckdb.DuckDBPyConnection, cfg: CurriculumConfig = DEFAULT_CONFIG) -> dict[str, int]:
-    return build_case_features(con) | build_problems(con, cfg)
+    return build_case_features(con) | build_problems(con, cfg) | build_examples(con, cfg)
 
 
 def curriculum_step(con: duckdb.DuckDBPyConnection, cfg: CurriculumConfig = DEFAULT_CONFIG) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from fleetloop.mining.clips import DEFAULT_PADDING, Padding
+from fleetloop.mining.ego_path import with_path_sql
 from fleetloop.mining.engine import mine
 from fleetloop.mining.scenes import ALL_SECONDS, Scene, load_scenes, scene_condition
 from fleetloop.mining.store import TagStore, build_tag_store
@@ -21,7 +22,6 @@ EXPOSURE_TABLE = "dws.dws_tag_1d"
 SCENE_EXPOSURE_TABLE = "dws.dws_scene_1d"
 EVENT_SCENE_TABLE = "dwd.dwd_event_scene"
 EXAMPLE_TABLE = "dwd.dwd_scene_example"
-POSE_TABLE = "ods.ods_pose"
 WAREHOUSE_STORE = TagStore(table="dwd.dwd_second_tag", map_table="dwd.dim_tag", span_table="dwd.dim_tag_span",
                            run_table="dwd.dwd_tag_run")
 SECONDS_PER_KM_FACTOR = 1000.0  # speed [m/s] x 1 s summed over seconds gives metres
@@ -105,16 +105,8 @@ def _build_examples(con: duckdb.DuckDBPyConnection, store: TagStore, scenes: tup
             .fetchall()
         for rank, clip in enumerate(clips, start=1):
             con.execute("insert into _scene_example values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [scene.name, rank, *clip])
-    con.execute(f"""
-        create or replace table {EXAMPLE_TABLE} as
-        select c.*, list(struct_pack(ts := p.ts, x_m := p.x_m, y_m := p.y_m, heading_rad := p.heading_rad,
-                                     speed_mps := p.speed_mps) order by p.ts) as path
-        from _scene_example as c
-        inner join {POSE_TABLE} as p
-            on p.vehicle_id = c.vehicle_id and p.ts >= c.clip_start - to_seconds({EXAMPLE_PADDING.before_s})
-            and p.ts < c.clip_end + to_seconds({1 + EXAMPLE_PADDING.after_s})
-        group by all
-        order by c.scene, c.clip_rank""")
+    with_path = with_path_sql("_scene_example", "clip_start", "clip_end", EXAMPLE_PADDING)
+    con.execute(f"create or replace table {EXAMPLE_TABLE} as {with_path} order by scene, clip_rank")
     con.execute("drop table _scene_example")
 
 

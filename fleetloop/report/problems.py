@@ -4,6 +4,8 @@ the curriculum table (``fleetloop.curriculum``, docs/curriculum.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
 from fleetloop.curriculum.config import (
@@ -11,18 +13,21 @@ from fleetloop.curriculum.config import (
     ALL_VERSIONS,
     CASE_FEATURE_TABLE,
     CURRICULUM_TABLE,
+    EXAMPLE_TABLE,
     PROBLEM_CASE_TABLE,
     PROBLEM_TABLE,
     TREND_TABLE,
     VERSION_TABLE,
 )
-from fleetloop.report.charts import RateSeries, forest, rate_trend
+from fleetloop.report.charts import RateSeries, TimeWindow, clock, forest, rate_trend
 from fleetloop.report.page import plain, section, table
+from fleetloop.report.path_card import PathCard, render, speed_range_mps
 from fleetloop.report.query import has_table, rows
 from fleetloop.report.vega import figure
 
 CHARTED_PROBLEMS = 4  # problems with a trend chart and a version forest: the first stages
-EXAMPLE_CASES = 3  # example cases per charted problem
+EXAMPLE_CASES = 3  # example cases per charted problem in the table
+DRAWN_EXAMPLES = 1  # of which drawn, per charted problem
 RATE = RateSeries("cases", "n_cases", "rate_per_10k_km", "ci_low", "ci_high")
 
 
@@ -65,6 +70,32 @@ def _examples(con: duckdb.DuckDBPyConnection, charted: list[dict]) -> str:
                   "scorer"], [tuple(r.values()) for r in found])
 
 
+def _drawn(con: duckdb.DuckDBPyConnection, charted: list[dict]) -> list[str]:
+    """The first example case of each charted problem in bird's-eye view (``ads.ads_problem_example``)."""
+    if not has_table(con, "ads", EXAMPLE_TABLE.split(".")[1]):
+        return []
+    names = {p["problem_id"]: p["name"] for p in charted}
+    found = rows(con, f"""
+        select e.*, c.length_m, c.width_m from {EXAMPLE_TABLE} as e
+        left join ref.vehicle_classes as c using (vehicle_class)
+        where list_contains(?, e.problem_id) and e.example_rank <= ? order by e.problem_id, e.example_rank""",
+                 [list(names), DRAWN_EXAMPLES])
+    cards = []
+    for e in found:
+        first, last = e["ts_start"], e["ts_end"]
+        low, high = speed_range_mps(e["path"], first, last)
+        triggers = ", ".join(e["trigger_labels"])
+        story = (f"Vehicle {e['vehicle_id']} ({e['vehicle_class']}, {e['site_id']}, {e['version']}): {triggers} "
+                 f"from {clock(first)} to {clock(last)} UTC on {first.astimezone(dt.UTC):%Y-%m-%d}, at {low:.1f} "
+                 f"to {high:.1f} m/s; its problem: P{e['problem_id']} {names[e['problem_id']]}.")
+        cards.append(render(con, PathCard(
+            title=f"P{e['problem_id']} example: {e['case_id']}", story=story, site_id=e["site_id"], path=e["path"],
+            window=TimeWindow(first, last, f"{triggers} {clock(first)} to {clock(last)} UTC"), until=last,
+            highlight="the case window", box_m=(e["length_m"], e["width_m"]) if e["length_m"] else None,
+            footer=f"case {e['case_id']}")))
+    return cards
+
+
 def problems(con: duckdb.DuckDBPyConnection) -> str:
     """The problems and curriculum sections (a short note when the curriculum was not built)."""
     if not has_table(con, "ads", PROBLEM_TABLE.split(".")[1]):
@@ -86,7 +117,7 @@ def problems(con: duckdb.DuckDBPyConnection) -> str:
                          [(p["stage"], p["problem_id"], p["name"], p["n_cases"], p["n_vehicles"], p["sites"],
                            p["versions"], p["first_dt"], p["last_dt"], p["n_scored"], p["n_improved"])
                           for p in ranked])
-    parts = [*charts, *([versions] if versions else []), ranked_table, _examples(con, charted)]
+    parts = [*charts, *([versions] if versions else []), ranked_table, _examples(con, charted), *_drawn(con, charted)]
     if alerts:
         parts.append(table(["day", "problem", "name", "alert", "cases", "rate /10k km", "before", "p"],
                            [tuple(r.values()) for r in alerts]))

@@ -6,29 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from html import escape
 
 import altair as alt
 import duckdb
-import numpy as np
 import pandas as pd
 
 from fleetloop.mining.tags import FAMILIES
-from fleetloop.report.cases import time_markers
 from fleetloop.report.charts import (
-    EGO_COLORS,
     NICE,
     ROW_PX,
-    TRIGGER_COLOR,
     WIDTH_PX,
     TimeWindow,
     bars,
     clock,
-    speed_over_time,
 )
 from fleetloop.report.page import plain, section, table
+from fleetloop.report.path_card import PathCard, render, speed_range_mps
 from fleetloop.report.query import has_table, rows
-from fleetloop.report.svg import Track, bev_plot
 from fleetloop.report.vega import NUMBER, figure
 
 SCENE_METRICS = ("mps", "interaction")  # the rates shown per scene (the table has every event family)
@@ -37,7 +31,6 @@ MIN_CHART_KM = 1.0  # a rate over less exposure is listed, not charted (its inte
 CLIP_CARDS = 3
 KIND_COLORS = {"scene": "#2563eb", "all seconds": "#0f172a"}  # rates per scene: conditioned, unconditioned
 LABEL_LIMIT_PX = 320  # "scene · site · version" labels are long
-MATCH_COLOR = "#2563eb"  # the clip's matching seconds on the ego's path
 
 EXPOSURE_SQL = """
 select distinct scene, scene_kind, tag_family, site_id, version, n_days, exposure_s, exposure_h, exposure_km
@@ -58,11 +51,6 @@ left join ref.vehicle_classes as c using (vehicle_class)
 where e.clip_rank = 1
 order by e.matched_s desc, e.scene
 limit ?
-"""
-LANES_SQL = """
-select lane_id, list([x_m, y_m] order by seq) as center, list([left_x_m, left_y_m] order by seq) as left_bound,
-       list([right_x_m, right_y_m] order by seq) as right_bound
-from ref.lane_points where site_id = ? group by lane_id order by lane_id
 """
 
 
@@ -149,37 +137,20 @@ def rates_section(con: duckdb.DuckDBPyConnection) -> str:
                    f"rates are in ads.ads_scene_rate.", *charts, tab)
 
 
-def _lanes(con: duckdb.DuckDBPyConnection, site_id: str) -> list[tuple[list, list, list]]:
-    return [(r["center"], r["left_bound"], r["right_bound"]) for r in rows(con, LANES_SQL, [site_id])]
-
-
 def clip_card(con: duckdb.DuckDBPyConnection, clip: dict) -> str:
-    """One example clip as a card: a sentence, the bird's-eye view of the ego's path over the lane map with the
-    matching seconds highlighted (red rules at their first and last second, grey ones every 2 s of UTC clock
-    time) and the speed over UTC clock time."""
-    path = clip["path"]
-    start: dt.datetime = path[0]["ts"]
-    log = np.array([((p["ts"] - start).total_seconds(), p["x_m"], p["y_m"], p["heading_rad"], p["speed_mps"])
-                    for p in path], float)
+    """One example clip as a card (``fleetloop.report.path_card``): its matching seconds highlighted."""
     first, last = clip["clip_start"], clip["clip_end"]
-    window = TimeWindow(first, last, f"{clip['scene']} {clock(first)} to {clock(last)} UTC")
-    inside = (log[:, 0] >= (first - start).total_seconds()) & (log[:, 0] < (last - start).total_seconds() + 1)
-    box = (log[0, 1], log[0, 2], log[0, 3], clip["length_m"], clip["width_m"]) if clip["length_m"] else None
-    tracks = [Track(xy=[tuple(p) for p in log[inside, 1:3]], color=MATCH_COLOR, width=7,
-                    label=f"{clip['matched_s']} matching seconds"),
-              Track(xy=[tuple(p) for p in log[:, 1:3]], color=EGO_COLORS["logged"], width=2.5, label="ego", box=box)]
-    legend = [("ego path", EGO_COLORS["logged"], ""), ("matching seconds", MATCH_COLOR, ""),
-              ("first/last second", TRIGGER_COLOR, "")]
-    bev = bev_plot(_lanes(con, clip["site_id"]), tracks, time_markers(log, start, window),
-                   f"bird's-eye view, {log[-1, 0]:.0f} s", legend)
-    speeds = figure(speed_over_time(start, {"logged": log[:, [0, 4]].tolist()}, window))
+    until = last + dt.timedelta(seconds=1)  # the end of the last matching second
+    low, high = speed_range_mps(clip["path"], first, until)
     story = (f"Vehicle {clip['vehicle_id']} ({clip['vehicle_class']}, {clip['site_id']}, {clip['version']}) drove "
              f"{clip['matched_s']} s in {clip['scene']} ({clip['query']}) from {clock(first)} to {clock(last)} UTC "
-             f"on {first.astimezone(dt.UTC):%Y-%m-%d}, at {log[inside, 4].min():.1f} to {log[inside, 4].max():.1f} "
-             f"m/s.")
-    again = f"route {clip['route_id']}; mined again with: fleetloop mine {clip['query']!r}"
-    return (f'<div class="case clip"><h3>{escape(clip["scene"])}</h3><p class="story">{escape(story)}</p>'
-            f'<div class="grid">{bev}<div>{speeds}</div></div><p>{escape(again)}</p></div>')
+             f"on {first.astimezone(dt.UTC):%Y-%m-%d}, at {low:.1f} to {high:.1f} m/s.")
+    return render(con, PathCard(
+        title=clip["scene"], story=story, site_id=clip["site_id"], path=clip["path"],
+        window=TimeWindow(first, last, f"{clip['scene']} {clock(first)} to {clock(last)} UTC"), until=until,
+        highlight=f"{clip['matched_s']} matching seconds",
+        box_m=(clip["length_m"], clip["width_m"]) if clip["length_m"] else None,
+        footer=f"route {clip['route_id']}; mined again with: fleetloop mine {clip['query']!r}"))
 
 
 def clips_section(con: duckdb.DuckDBPyConnection) -> str:
