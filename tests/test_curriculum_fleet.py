@@ -202,8 +202,8 @@ def test_the_version_test_is_ads_version_compares(built):
 
 def test_single_tag_scene_exposure_is_the_tag_stores(built):
     con, _, _ = built
-    single = con.execute("select problem_id, defining_tags[1] from ads.ads_problem where status = 'active' "
-                         "and len(defining_tags) = 1").fetchall()
+    single = con.execute("select problem_id, scene_tags[1] from ads.ads_problem where status = 'active' "
+                         "and len(scene_tags) = 1").fetchall()
     if not single:
         pytest.skip("no problem of this fleet has exactly one defining tag")
     for pid, tag in single:

@@ -51,6 +51,9 @@ class CurriculumConfig:
     # matching today's clusters to the stored problems: member Jaccard first, then centroid distance
     match_min_jaccard: float = 0.3
     match_max_centroid_distance: float = 0.5
+    # trends: a problem's scene (its exposure) is its defining tags of these families, where it can happen; the
+    # ego's own state (stopped, turning, fast) and perception are its symptom, and a stopped scene drives no km
+    scene_tag_families: tuple[str, ...] = ("time_light", "weather", "road_map", "agents")
     # trends: significance level of the exact tests (as ads_version_compare)
     alpha: float = 0.05
     # curriculum: value = n_cases x mean severity x fix rate; the fix rate is (improved + prior) /

@@ -17,6 +17,7 @@ from fleetloop.curriculum.space import read_case_space
 from fleetloop.curriculum.tables import records, write_rows
 from fleetloop.definitions import trigger_catalog
 from fleetloop.mining.queue import has_table
+from fleetloop.mining.tags import load_tags
 
 ACTIVE, DORMANT = "active", "dormant"
 INTERACTION = "interaction"  # the catalog family of triggers that fire on a scene, handled well or not
@@ -27,6 +28,8 @@ PROBLEM_COLUMNS = (
     ("matched_by", "varchar", "how this run's cluster got the id: 'new', 'members' (Jaccard) or 'centroid'"),
     ("defining_triggers", "varchar[]", "triggers most members have"),
     ("defining_tags", "varchar[]", "tags the members' windows hold far more than the average case's"),
+    ("scene_tags", "varchar[]", "the defining tags of the world (time and light, weather, map, agents): the scene "
+                                "whose km are the problem's exposure in its trends"),
     ("mining_query", "varchar", "the conjunction of the defining tags (fleetloop mine), null without tags"),
     ("n_cases", "bigint", "member cases in this run"),
     ("n_failures", "bigint", "members with a trigger outside the catalog's interaction family (a failure, not only "
@@ -78,11 +81,12 @@ def read_stored(con: duckdb.DuckDBPyConnection) -> tuple[list[StoredProblem], di
     return stored, {int(r["problem_id"]): r for r in rows}, frozenset(known)
 
 
-def _problem_row(pid: int, how: str, cluster: Cluster, members: pd.DataFrame, first_seen, previous: dict | None):
+def _problem_row(pid: int, how: str, cluster: Cluster, members: pd.DataFrame, first_seen, previous: dict | None,
+                 scene_tags: list[str]):
     scored = members["scorer_status"].notna()
     return {
         "problem_id": pid, "name": cluster.name, "status": ACTIVE, "matched_by": how,
-        "defining_triggers": list(cluster.triggers), "defining_tags": list(cluster.tags),
+        "defining_triggers": list(cluster.triggers), "defining_tags": list(cluster.tags), "scene_tags": scene_tags,
         "mining_query": mining_query(cluster.tags), "n_cases": len(members),
         "n_failures": int(members["triggers"].map(is_failure).sum()),
         "n_vehicles": members["vehicle_id"].nunique(), "sites": sorted(members["site_id"].dropna().unique()),
@@ -106,7 +110,9 @@ def build_problems(con: duckdb.DuckDBPyConnection, cfg: CurriculumConfig) -> dic
     by_label = dict(zip(sorted(set(labels.tolist()) - {NOISE}), ids, strict=True))
     problem_of = np.array([by_label[lab][0] if lab != NOISE else None for lab in labels], dtype=object)
     cases = cases.assign(problem_id=problem_of, membership=np.where(labels == NOISE, 0.0, strength))
-    rows = [_problem_row(pid, how, c, cases[cases["problem_id"] == pid], first_seen, previous.get(pid))
+    family = {t.name: t.family for t in load_tags()}
+    rows = [_problem_row(pid, how, c, cases[cases["problem_id"] == pid], first_seen, previous.get(pid),
+                         [t for t in c.tags if family.get(t) in cfg.scene_tag_families])
             for c, (pid, how) in zip(clusters, ids, strict=True)]
     active = {r["problem_id"] for r in rows}
     rows += [prev | {"status": DORMANT, "matched_by": None, "n_cases": 0, "n_failures": 0, "n_vehicles": 0,

@@ -1,5 +1,5 @@
 """Trends of the problems: per problem, period (UTC day, ISO week) and version the member cases, the exposure of
-the problem's defining scene (seconds and km where every defining tag holds, from the tag store), the rate per
+the problem's scene (seconds and km where every tag of its ``scene_tags`` holds, from the tag store), the rate per
 10,000 km with its exact 95% interval (``ads.ads_problem_trend``); per problem and version over all days the
 rate against the baseline release with the exact conditional test of ``ads_version_compare``
 (``ads.ads_problem_version``); and alerts (``ads.ads_problem_alert``): a problem first seen on the latest day, or
@@ -21,15 +21,15 @@ from fleetloop.curriculum.config import (
 )
 from fleetloop.curriculum.stats import conditional_p, per_10k_km, rate_interval
 from fleetloop.curriculum.tables import create_table, row_count
-from fleetloop.mining.store import ubigint
-from fleetloop.mining.tags import word_column
+from fleetloop.mining.scenes import scene_condition
+from fleetloop.mining.store import read_tag_map
 from fleetloop.mining.warehouse import FEATURE_TABLE, SECONDS_PER_KM_FACTOR, WAREHOUSE_STORE
 
 VERSIONS_SEED = "ref.software_versions"
 NEW, GROWTH = "new", "growth"
 RATE = (("n_cases", "bigint", "member cases"),
-        ("exposure_s", "bigint", "seconds of the defining scene"),
-        ("exposure_km", "double", "km driven in the defining scene"),
+        ("exposure_s", "bigint", "seconds of the problem's scene (scene_tags)"),
+        ("exposure_km", "double", "km driven in the problem's scene"),
         ("rate_per_10k_km", "double", "cases per 10,000 km of the scene"),
         ("ci_low", "double", "exact (Garwood) 95% interval, low end"),
         ("ci_high", "double", "exact 95% interval, high end"))
@@ -64,23 +64,12 @@ ALERT_COLUMNS = (
 )
 
 
-def scene_condition(con: duckdb.DuckDBPyConnection, tags: list[str], alias: str = "s") -> str:
-    """The bit test of a conjunction of tags on ``dwd_second_tag``; true for no tag."""
-    if not tags:
-        return "true"
-    found = dict((t, (w, m)) for t, w, m in con.execute(
-        f"select tag, word, mask from {WAREHOUSE_STORE.map_table} where list_contains(?, tag)", [tags]).fetchall())
-    missing = sorted(set(tags) - found.keys())
-    if missing:
-        raise ValueError(f"defining tags not in the tag store: {', '.join(missing)}")
-    return " and ".join(f"(({alias}.{word_column(found[t][0])} & {ubigint(int(found[t][1]))}) <> 0)" for t in tags)
-
-
 def build_exposure(con: duckdb.DuckDBPyConnection) -> None:
-    """``_problem_exposure``: per active problem, day and version, seconds and km of its defining scene."""
+    """``_problem_exposure``: per active problem, day and version, seconds and km of its scene (``scene_tags``)."""
     con.execute("create or replace temp table _problem_exposure (problem_id bigint, dt date, version varchar, "
                 "exposure_s bigint, exposure_km double)")
-    for pid, tags in con.execute(f"select problem_id, defining_tags from {PROBLEM_TABLE} where status = 'active' "
+    tag_map = read_tag_map(con, WAREHOUSE_STORE)
+    for pid, tags in con.execute(f"select problem_id, scene_tags from {PROBLEM_TABLE} where status = 'active' "
                                  "order by problem_id").fetchall():
         con.execute(f"""
             insert into _problem_exposure
@@ -88,7 +77,7 @@ def build_exposure(con: duckdb.DuckDBPyConnection) -> None:
                    sum(coalesce(f.speed_mps, 0)) / {SECONDS_PER_KM_FACTOR}
             from {WAREHOUSE_STORE.table} as s
             inner join {FEATURE_TABLE} as f on f.vehicle_id = s.vehicle_id and f.ts_s = s.ts_s
-            where {scene_condition(con, list(tags))}
+            where {scene_condition(list(tags), tag_map, 's')}
             group by all""")
 
 

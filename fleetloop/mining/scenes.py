@@ -61,11 +61,17 @@ def load_scenes(tag_map: dict[str, tuple[int, int]]) -> tuple[Scene, ...]:
     return scenes_from_rows(read_seed(SEED), tag_map)
 
 
-def scene_condition(scene: Scene, tag_map: dict[str, tuple[int, int]], relation: str) -> str:
-    """SQL true on the rows of the bitmap ``relation`` where every tag of the scene holds: one mask test per word."""
+def scene_condition(tags: tuple[str, ...] | list[str], tag_map: dict[str, tuple[int, int]], relation: str) -> str:
+    """SQL true on the rows of the bitmap ``relation`` where every tag of ``tags`` holds (a scene's, or a problem's
+    defining tags): one mask test per word; true for no tag."""
+    missing = sorted(set(tags) - tag_map.keys())
+    if missing:
+        raise ValueError(f"tags not in the tag store: {', '.join(missing)}")
     masks: dict[int, int] = defaultdict(int)
-    for tag in scene.tags:
+    for tag in tags:
         word, bit = tag_map[tag]
         masks[word] |= 1 << bit
+    if not masks:
+        return "true"
     return " and ".join(f"(({relation}.{word_column(w)} & {ubigint(m)}) = {ubigint(m)})"
                         for w, m in sorted(masks.items()))

@@ -48,7 +48,7 @@ def _scene_rows_sql(scenes: tuple[Scene, ...], tag_map: dict[str, tuple[int, int
     """``rows`` once per declared scene that holds on the row (scene_kind 'scene') and once as ``ALL_SECONDS``
     (scene_kind 'all'), as ``(scene_kind, <label> = the scene, <the row's columns>)``."""
     parts = [f"select 'scene' as scene_kind, '{sc.name}' as {label}, s.* from {rows} as s "
-             f"where {scene_condition(sc, tag_map, 's')}" for sc in scenes]
+             f"where {scene_condition(sc.tags, tag_map, 's')}" for sc in scenes]
     parts.append(f"select 'all' as scene_kind, '{ALL_SECONDS}' as {label}, s.* from {rows} as s")
     return "\nunion all\n".join(parts)
 
