@@ -6,27 +6,31 @@ simulator writes no problem families."""
 
 from __future__ import annotations
 
-import collections
-
-import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
 
+from fleetloop.curriculum.truth import (
+    EPISODES,
+    FAMILIES,
+    adjusted_rand,
+    labelled_cases,
+    problem_of_family,
+    ranked_families,
+    read_truth,
+)
 from fleetloop.warehouse import connect
 from tests.fixtures.warehouse import copy_warehouse
 from tests.test_curriculum_fleet import materialise, scored_warehouse
 
-EPISODES, FAMILIES = "problem_episodes.parquet", "problem_families.parquet"
 MIN_ARI = 0.9
 MIN_FAMILY_SHARE = 0.9  # of a family's cases in its problem
 
 
 @pytest.fixture(scope="module")
 def truth(sim_fleet):
-    folder = sim_fleet.truth_dir
-    if not ((folder / EPISODES).is_file() and (folder / FAMILIES).is_file()):
+    found = read_truth(sim_fleet.truth_dir)
+    if found is None:
         pytest.skip(f"the simulator wrote no problem families ({EPISODES}, {FAMILIES} absent in _truth/)")
-    return pd.read_parquet(folder / EPISODES), pd.read_parquet(folder / FAMILIES)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -37,36 +41,21 @@ def labelled(truth, dbt_warehouse, sim_fleet, tmp_path_factory):
     path = copy_warehouse(base, tmp_path_factory.mktemp("truth_built"))
     assert materialise(path, min(sim_fleet.days)).success
     con = connect(path)
-    con.register("episodes", episodes)
-    cases = con.execute("""
-        select c.case_id, c.problem_id, e.family
-        from ads.ads_problem_case as c
-        inner join ads.ads_case_feature as f using (case_id)
-        inner join episodes as e on e.vehicle_id = f.vehicle_id and e.ts_start <= f.ts_end and f.ts_start <= e.ts_end
-        qualify row_number() over (partition by c.case_id order by
-            least(e.ts_end, f.ts_end) - greatest(e.ts_start, f.ts_start) desc, e.episode_id) = 1""").df()
-    yield con, cases
+    yield con, labelled_cases(con, episodes)
     con.close()
-
-
-def _problem_of_family(cases: pd.DataFrame) -> dict[str, int | None]:
-    return {fam: collections.Counter(g["problem_id"].tolist()).most_common(1)[0][0]
-            for fam, g in cases.groupby("family")}
 
 
 def test_cases_of_an_episode_get_its_familys_problem(labelled):
     _, cases = labelled
     assert len(cases) > 0
-    for family, problem in _problem_of_family(cases).items():
+    for family, problem in problem_of_family(cases).items():
         mine = cases[cases["family"] == family]
         assert problem is not None and (mine["problem_id"] == problem).mean() >= MIN_FAMILY_SHARE, family
 
 
 def test_adjusted_rand_index(labelled):
     _, cases = labelled
-    predicted = [f"p{p}" if pd.notna(p) else f"loose_{c}" for p, c in zip(cases["problem_id"], cases["case_id"],
-                                                                         strict=True)]
-    ari = adjusted_rand_score(cases["family"], predicted)
+    ari = adjusted_rand(cases)
     print(f"adjusted Rand index {ari:.3f} on {len(cases)} cases of {cases['family'].nunique()} families")
     assert ari >= MIN_ARI
 
@@ -76,7 +65,7 @@ def test_the_one_version_family_is_a_significant_version_change(labelled, truth)
     _, families = truth
     single = families[families["versions"].map(len) == 1]
     assert len(single) > 0
-    problem_of = _problem_of_family(cases)
+    problem_of = problem_of_family(cases)
     for family, versions in zip(single["family"], single["versions"], strict=True):
         row = con.execute("select is_significant, rate_ratio from ads.ads_problem_version where problem_id = ? "
                           "and version = ?", [problem_of[family], versions[0]]).fetchall()
@@ -85,12 +74,8 @@ def test_the_one_version_family_is_a_significant_version_change(labelled, truth)
 
 def test_the_first_stages_are_the_most_frequent_and_severe_families(labelled, truth):
     con, cases = labelled
-    episodes, families = truth
-    counts = episodes.groupby("family").size()
-    ranked = sorted(families["family"], key=lambda f: (-counts.get(f, 0) * int(
-        families.set_index("family").loc[f, "severity"]), f))
-    problem_of = _problem_of_family(cases)
-    family_of = {p: f for f, p in problem_of.items()}
+    ranked = ranked_families(*truth)
+    family_of = {p: f for f, p in problem_of_family(cases).items()}
     stages = [family_of[p] for (p,) in con.execute("select problem_id from ads.ads_curriculum order by stage")
               .fetchall() if p in family_of]
     assert stages[:1] == ranked[:1]
