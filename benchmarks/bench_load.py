@@ -1,4 +1,4 @@
-"""ODS load throughput: simulate one fleet-day, load every source into a fresh DuckDB file, print figures.
+"""ODS load throughput: simulate one fleet-day, load every source into a fresh lake, print figures.
 
     python benchmarks/bench_load.py [--vehicles 50] [--hours 12] [--dir /tmp/fleetloop_bench_load]
     python benchmarks/bench_load.py --vehicles 500 --hours 12      # the issue's target day (~216M pose rows)
@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from fleetloop.contract import SOURCES
-from fleetloop.ingest import connect, load_partition
+from fleetloop.ingest import load_partition
 from fleetloop.settings import Settings
 from fleetloop.sim import SimConfig, simulate
 
@@ -82,12 +82,12 @@ def main() -> None:
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default: the settings' 4GB)")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/fleetloop_bench_load"))
     ap.add_argument("--reuse", action="store_true", help="reuse an existing simulated landing in --dir")
-    ap.add_argument("--keep", action="store_true", help="keep the landing and warehouse afterwards")
+    ap.add_argument("--keep", action="store_true", help="keep the landing and lake afterwards")
     ap.add_argument("--source", action="append", choices=sorted(SOURCES),
                     help="load only this source (repeatable; default all) to save disk on a shared machine")
     args = ap.parse_args()
 
-    landing, warehouse = args.dir / "landing", args.dir / "warehouse.duckdb"
+    landing, lake = args.dir / "landing", args.dir / "lake"
     if not args.reuse:
         shutil.rmtree(args.dir, ignore_errors=True)
         args.dir.mkdir(parents=True)
@@ -98,36 +98,31 @@ def main() -> None:
         landing_bytes = sum(p.stat().st_size for p in landing.rglob('*') if p.is_file())
         print(f"simulated {args.vehicles} vehicles x {args.hours:g} h in {time.perf_counter() - t0:.1f} s "
               f"(peak RSS {_gb(sim_rss.peak)}); landing {landing_bytes / 1e9:.2f} GB")
-    for p in (warehouse, Path(f"{warehouse}.wal")):
-        p.unlink(missing_ok=True)
+    shutil.rmtree(lake, ignore_errors=True)
 
     print(f"{'source':<20} {'files':>5} {'rows read':>13} {'loaded':>13} {'quarantined':>11} {'dupes':>8} "
           f"{'seconds':>8} {'rows/s':>12} {'cpu s':>8} {'rows/s@2cpu':>12}")
     t0, cpu0 = time.perf_counter(), _cpu()
     total = 0
     with PeakRss() as load_rss:
-        settings = Settings.for_home(warehouse.parent, warehouse=warehouse)
-        con = connect(warehouse, settings.replace(memory_limit=args.memory_limit or settings.memory_limit))
-        try:
-            for name in args.source or list(SOURCES):
-                cpu = _cpu()
-                r = load_partition(con, landing, name, DAY)
-                cpu = _cpu() - cpu
-                total += r.rows_read
-                rate = r.rows_read / r.seconds if r.seconds else 0.0
-                print(f"{name:<20} {r.files:>5} {r.rows_read:>13,} {r.rows_loaded:>13,} {r.rows_quarantined:>11,} "
-                      f"{r.rows_duplicate:>8,} {r.seconds:>8.1f} {rate:>12,.0f} {cpu:>8.1f} "
-                      f"{r.rows_read / (cpu / 2) if cpu else 0:>12,.0f}"
-                      + ("" if r.balanced else f"  UNACCOUNTED {r.rows_unaccounted}"), flush=True)
-            con.execute("checkpoint")
-        finally:
-            con.close()
+        settings = Settings.for_home(args.dir, lake=lake)
+        settings = settings.replace(memory_limit=args.memory_limit or settings.memory_limit)
+        for name in args.source or list(SOURCES):
+            cpu = _cpu()
+            r = load_partition(lake, landing, name, DAY, settings=settings)
+            cpu = _cpu() - cpu
+            total += r.rows_read
+            rate = r.rows_read / r.seconds if r.seconds else 0.0
+            print(f"{name:<20} {r.files:>5} {r.rows_read:>13,} {r.rows_loaded:>13,} {r.rows_quarantined:>11,} "
+                  f"{r.rows_duplicate:>8,} {r.seconds:>8.1f} {rate:>12,.0f} {cpu:>8.1f} "
+                  f"{r.rows_read / (cpu / 2) if cpu else 0:>12,.0f}"
+                  + ("" if r.balanced else f"  UNACCOUNTED {r.rows_unaccounted}"), flush=True)
     wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
     high_water = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"total: {total:,} rows in {wall:.1f} s = {total / wall:,.0f} rows/s ({cpu:.0f} CPU s, "
           f"{total / (cpu / 2):,.0f} rows/s@2cpu; load average {psutil.getloadavg()[0]:.1f}); "
           f"peak RSS during load {_gb(load_rss.peak)} (process high-water {_gb(high_water)}); "
-          f"warehouse {warehouse.stat().st_size / 1e9:.2f} GB; {psutil.cpu_count()} cores")
+          f"lake {sum(p.stat().st_size for p in lake.rglob('*.parquet')) / 1e9:.2f} GB; {psutil.cpu_count()} cores")
     if not args.keep:
         shutil.rmtree(args.dir, ignore_errors=True)
 

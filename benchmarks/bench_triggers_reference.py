@@ -26,18 +26,19 @@ SCANNED = ("ods_pose", "ods_planner_debug", "ods_heartbeat", "ods_error_code", "
 
 
 def build_ods(vehicles: int, day: dt.date, workdir: Path, hours: float) -> Path:
-    """Simulate one fleet-day and load it into a fresh ODS DuckDB file."""
+    """Simulate one fleet-day, load it into a lake and return a fresh DuckDB file whose ODS views read it."""
     from fleetloop.ingest import connect, load_partition
+    from fleetloop.lake import attach_ods
     from fleetloop.sim import SimConfig, simulate
 
     landing = workdir / "landing"
     simulate(SimConfig(vehicles=vehicles, days=1, start=day, seed=7, landing=landing, hours_per_day=hours, workers=2))
     path = workdir / "fleetloop.duckdb"  # not ods.duckdb: the catalog name would clash with schema ods
+    for source in SOURCES:
+        load_partition(workdir / "lake", landing, source, day)
     con = connect(path)
     try:
-        for source in SOURCES:
-            load_partition(con, landing, source, day)
-        con.execute("checkpoint")
+        attach_ods(con, workdir / "lake")
     finally:
         con.close()
     return path

@@ -28,6 +28,7 @@ import psutil
 
 from fleetloop.contract import SOURCES
 from fleetloop.ingest import connect, load_partition
+from fleetloop.lake import attach_ods
 from fleetloop.settings import Settings
 from fleetloop.sim import SimConfig, simulate
 from fleetloop.warehouse import write_dbt_profile
@@ -51,11 +52,11 @@ def make_day(workdir: Path, vehicles: int, hours: float, seed: int) -> Path:
                        workers=os.cpu_count() or 2))
     t1 = time.perf_counter()
     path.parent.mkdir(parents=True, exist_ok=True)
+    for source in SOURCES:
+        load_partition(path.parent / "lake", landing, source, DAY)
     con = connect(path)
     try:
-        for source in SOURCES:
-            load_partition(con, landing, source, DAY)
-        con.execute("checkpoint")
+        attach_ods(con, path.parent / "lake")
         pose_rows = con.execute("select count(*) from ods.ods_pose").fetchone()[0]
     finally:
         con.close()

@@ -185,7 +185,8 @@ def _source_tables(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     return bool(con.execute(
-        "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and table_name = ?",
+        "select count(*) from information_schema.tables "  # views too: the working file's ODS views the lake
+        "where table_catalog = ? and table_schema = ? and table_name = ?",
         [SOURCE_CATALOG, schema, table]).fetchone()[0])
 
 

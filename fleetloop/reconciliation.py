@@ -1,5 +1,6 @@
-"""A day's reconciliation, quarantine and row drops, read from the ODS tables (``ods.ods_reconciliation``,
-``ods.ods_quarantine``, ``ods.ods_load_history``) for the gates and the operators' ``fleetloop status``."""
+"""A day's reconciliation, quarantine and row drops, read from the ODS (``ods.ods_reconciliation``,
+``ods.ods_quarantine``, ``ods.ods_load_history``: views over the lake, ``fleetloop.lake``) for the gates and the
+operators' ``fleetloop status``."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ def row_drops(con: duckdb.DuckDBPyConnection, day: dt.date, settings: Settings,
     """Source-days whose latest load reads more than ``settings.max_row_drop_share`` fewer rows than the load
     before it, unless the operator confirmed the load. A drop that was not confirmed never becomes the
     reference: rerunning on the same short landing keeps failing until the landing is whole or confirmed."""
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'ods' "
+    exists = con.execute("select count(*) from information_schema.tables where table_schema = 'ods' "
                          "and table_name = 'ods_load_history'").fetchone()[0]
     if not exists:
         return []

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
+from fleetloop import lake
+from fleetloop.ingest.schema import RECONCILIATION
 from fleetloop.reconciliation import (
     PUBLISHED_RECONCILIATION,
     WORKING_RECONCILIATION,
@@ -17,19 +21,23 @@ from fleetloop.settings import Settings
 from fleetloop.warehouse import connect
 
 
-def open_for_reading(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, str, bool]:
-    """The working file read-only; while a run holds it, the published file (said in the header; it holds the
-    load's counts but not the quarantined lines). The flag says whether the working file was opened."""
-    working, published = settings.warehouse, settings.published
-    if working.is_file():
-        try:
-            return connect(working, settings, read_only=True), f"working warehouse {working}", True
-        except duckdb.IOException:
-            pass
-    if published.is_file():
-        where = f"published warehouse {published} (working file busy: counts only, no quarantined lines)"
-        return connect(published, settings, read_only=True), where, False
-    raise FileNotFoundError(f"no warehouse at {working} or {published}: run `fleetloop run` or `fleetloop demo` first")
+@contextmanager
+def open_for_reading(settings: Settings) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, bool]]:
+    """The lake's ODS, the loads' own record (readable during a run, and after gates that stopped a first run
+    before any warehouse was built); without one, the published file (said in the header; it holds the load's
+    counts but not the quarantined lines). The flag says whether the lake was read."""
+    if lake.has_partitions(settings.lake, RECONCILIATION):
+        with lake.session(settings.lake, settings, ods=True) as con:
+            yield con, f"lake {settings.lake}", True
+        return
+    if not settings.published.is_file():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse} or {settings.published}: run `fleetloop run` "
+                                "or `fleetloop demo` first")
+    con = connect(settings.published, settings, read_only=True)
+    try:
+        yield con, f"published warehouse {settings.published} (no lake: counts only, no quarantined lines)", False
+    finally:
+        con.close()
 
 
 def _last_run_gates(settings: Settings, day: dt.date) -> list[str]:
@@ -65,9 +73,8 @@ def _unread_entries(con: duckdb.DuckDBPyConnection, day: dt.date, source: str | 
 
 def day_status(settings: Settings, day: dt.date | None = None, source: str | None = None, samples: int = 3) -> str:
     """The status page of ``day`` (default: the latest loaded day); a wrong day or source lists the valid ones."""
-    con, where, working = open_for_reading(settings)
-    table = WORKING_RECONCILIATION if working else PUBLISHED_RECONCILIATION
-    try:
+    with open_for_reading(settings) as (con, where, working):
+        table = WORKING_RECONCILIATION if working else PUBLISHED_RECONCILIATION
         days, sources = _loaded(con, table)
         if not days:
             raise ValueError(f"nothing loaded yet in the {where}")
@@ -81,8 +88,6 @@ def day_status(settings: Settings, day: dt.date | None = None, source: str | Non
         groups = (quarantine_groups(con, day, source, samples) if working
                   else published_quarantine_groups(con, day, source))
         unread = _unread_entries(con, day, source) if working else []
-    finally:
-        con.close()
     lines = [f"fleetloop status {day}  ({where})", "", "reconciliation (read = loaded + quarantined + duplicates):"]
     lines.append(f"  {'source':20s} {'files':>5s} {'read':>10s} {'loaded':>10s} {'quarant.':>9s} {'dupl.':>7s} "
                  f"{'unacc.':>6s}")

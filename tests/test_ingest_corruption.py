@@ -9,8 +9,9 @@ import zlib
 import pytest
 
 from fleetloop.contract import SOURCES
-from fleetloop.ingest import connect, load_partition
+from fleetloop.ingest import connect
 from fleetloop.paths import raw_files
+from tests.fixtures.ods import load
 
 CASES = 30
 SEEDS = range(CASES)
@@ -51,7 +52,7 @@ def clean(sim_fleet, tmp_path_factory):
     loaded = {}
     with connect(tmp_path_factory.mktemp("clean_wh") / "wh.duckdb") as con:
         for source in sources:
-            load_partition(con, root, source, day)
+            load(con, root, source, day)
             loaded[source] = _loaded_texts(con, source, texts[source])
     return root, day, texts, loaded
 
@@ -104,7 +105,7 @@ def test_corrupted_landing_balances_and_keeps_every_intact_line(clean, tmp_path,
             data, seen[name] = (root / source / f"dt={day}" / name).read_bytes(), lines
         (folder / name).write_bytes(data)
     with connect(tmp_path / "wh.duckdb") as con:
-        r = load_partition(con, landing, source, day)
+        r = load(con, landing, source, day)
         assert r.rows_unaccounted == 0
         assert r.rows_read == r.rows_loaded + r.rows_quarantined + r.rows_duplicate
         assert r.rows_read >= sum(len(v) for v in seen.values())  # lines seen, plus a cut-off last line

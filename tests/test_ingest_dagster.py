@@ -3,13 +3,13 @@
 import json
 
 import dagster as dg
-import duckdb
 import pytest
 
 from dagster_pipelines.definitions import build_definitions
 from dagster_pipelines.ods.assets import build_ods_assets
 from dagster_pipelines.partitions import daily_partitions
 from dagster_pipelines.resources import WarehouseResource
+from fleetloop import lake
 from fleetloop.contract import SOURCES
 from fleetloop.paths import partition_dir
 from fleetloop.settings import Settings
@@ -40,7 +40,6 @@ def test_one_asset_per_source_in_the_ods_group(landing):
 
 def test_materialising_a_partition_loads_and_reports_reconciliation(landing, tmp_path):
     settings = Settings.for_home(tmp_path, landing=landing)
-    db = settings.warehouse
     for name in SOURCES:  # every source landed that day (quiet sources with an empty folder)
         partition_dir(landing, name, HAND_DAY).mkdir(parents=True, exist_ok=True)
     result = dg.materialize(
@@ -57,7 +56,8 @@ def test_materialising_a_partition_loads_and_reports_reconciliation(landing, tmp
         {"files": 1, "rows_read": 30, "rows_loaded": 28, "rows_quarantined": 1, "rows_duplicate": 1,
          "rows_unaccounted": 0}
     assert meta["ods_vehicle_call"]["rows_loaded"] == 1 and meta["ods_pose"]["rows_read"] == 0
-    with duckdb.connect(str(db), read_only=True) as con:
+    assert not settings.warehouse.exists()  # the loads write the lake only
+    with lake.session(settings.lake, ods=True) as con:
         assert con.execute("select count(*) from ods.ods_heartbeat").fetchone()[0] == 28
         assert con.execute("select hour(ts) from ods.ods_vehicle_call").fetchone()[0] == 8
         recon = con.execute("select source, rows_read, rows_loaded from ods.ods_reconciliation "

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -18,13 +17,14 @@ from dagster_pipelines.checks.reconciliation import build_reconciliation_check
 from dagster_pipelines.ods.assets import build_ods_asset
 from dagster_pipelines.partitions import daily_partitions
 from dagster_pipelines.resources import WarehouseResource
+from fleetloop import lake
 from fleetloop.contract import MAX_SPEED_MPS, SOURCES
-from fleetloop.ingest import connect, load_partition
+from fleetloop.ingest import connect
 from fleetloop.ingest.rules import KMH_FACTOR
 from fleetloop.paths import MissingPartitionError
 from fleetloop.reconciliation import ACCEPT_ROW_DROP_FLAG, ACCEPT_ROW_DROP_TAG, row_drops
 from fleetloop.settings import Settings
-from tests.fixtures.ods import HAND_DAY, heartbeat_record, write_lines
+from tests.fixtures.ods import HAND_DAY, heartbeat_record, load, write_lines
 
 BASE = f"dt={HAND_DAY}"
 
@@ -56,14 +56,14 @@ def _loaded_lines(con, table: str) -> list[tuple[str, int]]:
 def test_a_missing_day_folder_is_refused_and_the_loaded_day_stays(con, tmp_path):
     root = tmp_path / "landing"
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", [_j(heartbeat_record(s)) for s in range(5)])
-    load_partition(con, root, "heartbeat", HAND_DAY)
+    load(con, root, "heartbeat", HAND_DAY)
     shutil.rmtree(root / "heartbeat")  # the landing disk is not mounted
     with pytest.raises(MissingPartitionError, match=f"heartbeat/{BASE}"):
-        load_partition(con, root, "heartbeat", HAND_DAY)
+        load(con, root, "heartbeat", HAND_DAY)
     assert con.execute("select count(*) from ods.ods_heartbeat").fetchone()[0] == 5
     assert con.execute("select rows_read from ods.ods_reconciliation").fetchall() == [(5,)]
     (root / "heartbeat" / BASE).mkdir(parents=True)  # an existing, empty folder is an empty day
-    assert load_partition(con, root, "heartbeat", HAND_DAY).rows_read == 0
+    assert load(con, root, "heartbeat", HAND_DAY).rows_read == 0
 
 
 # -- finding 2: file names are never patterns ------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_file_names_with_glob_characters_are_read_literally(con, tmp_path):
     folder.mkdir(parents=True)
     for i, name in enumerate(GLOB_NAMES):
         pq.write_table(_pose_rows(100 * i, i + 1), folder / name)  # file i holds i + 1 rows of its own
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_unaccounted) == (28, 28, 0, 0)
     per_file = dict(con.execute("select _source_file, count(*) from ods.ods_pose group by 1").fetchall())
     assert per_file == {f"pose/{BASE}/{name}": i + 1 for i, name in enumerate(GLOB_NAMES)}
@@ -104,11 +104,11 @@ def test_poison_timestamps_quarantine_their_row_not_the_day(con, tmp_path):
     cols["ts"] = [dt.datetime.combine(HAND_DAY, dt.time(9), dt.UTC).timestamp(), float("nan"), 1e300]
     (root / "pose" / BASE).mkdir(parents=True)
     pq.write_table(pa.table(cols), root / "pose" / BASE / "epoch.parquet")
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_loaded, r.rows_quarantined, r.rows_unaccounted) == (2, 3, 0)
     assert _codes(con, "heartbeat") == {("a.jsonl", 2): "non_finite", ("a.jsonl", 3): "wrong_type",
                                         ("a.jsonl", 4): "wrong_type"}
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     assert (r.rows_loaded, r.rows_quarantined, r.rows_unaccounted) == (1, 2, 0)
     assert _codes(con, "pose") == {("epoch.parquet", 2): "non_finite", ("epoch.parquet", 3): "wrong_type"}
 
@@ -130,7 +130,7 @@ def test_a_parquet_file_with_corrupt_pages_quarantines_itself(con, tmp_path):
     pq.write_table(_pose_rows(3600, n), folder / "bad.parquet", compression="snappy")
     _corrupt_pages(folder / "bad.parquet")
     assert pq.ParquetFile(folder / "bad.parquet").metadata.num_rows == n  # the footer still reads
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_unaccounted, r.files_quarantined) == (10, 10, 0, 1)
     (file, code, reason, scope), = con.execute(
         "select source_file, reason_code, reason, scope from ods.ods_quarantine").fetchall()
@@ -149,7 +149,7 @@ def test_data_columns_named_like_reader_columns_do_not_collide(con, tmp_path):
         table = table.append_column(name, pa.array([99] * 4))
     pq.write_table(table, folder / "odd.parquet")
     pq.write_table(_pose_rows(60, 2), folder / "plain.parquet")
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     assert (r.rows_loaded, r.rows_unaccounted) == (6, 0)
     assert _loaded_lines(con, "ods_pose") == [("odd.parquet", n) for n in (1, 2, 3, 4)] + \
         [("plain.parquet", 1), ("plain.parquet", 2)]
@@ -168,7 +168,7 @@ def test_every_file_and_folder_is_read_or_reported_in_the_manifest(con, tmp_path
     (day / "sub" / "part-004.jsonl").write_text(_j(heartbeat_record(4)) + "\n")
     (root / "heartbeat" / "dt=2026-13-45").mkdir()
     write_lines(root, "heartbeats", HAND_DAY, "part-000.jsonl", [_j(heartbeat_record(5))])
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.files, r.rows_read, r.rows_loaded) == (2, 2, 2)
     manifest = {name: (source, outcome, rows, size, sha) for name, source, outcome, rows, size, sha in con.execute(
         "select file_name, source, outcome, rows_read, size_bytes, sha256 from ods.ods_landing_manifest").fetchall()}
@@ -186,7 +186,7 @@ def test_every_file_and_folder_is_read_or_reported_in_the_manifest(con, tmp_path
     assert manifest[f"{h}/gz-named-plain.jsonl"][3:] == (gz.stat().st_size, hashlib.sha256(gz.read_bytes()).hexdigest())
     reasons = dict(con.execute("select file_name, reason from ods.ods_landing_manifest").fetchall())
     assert "case" in reasons[f"{h}/PART-001.JSONL"] and "gzip" in reasons[f"{h}/gz-named-plain.jsonl"]
-    load_partition(con, root, "heartbeat", HAND_DAY)  # a reload replaces the day's manifest
+    load(con, root, "heartbeat", HAND_DAY)  # a reload replaces the day's manifest
     assert con.execute("select count(*) from ods.ods_landing_manifest").fetchone()[0] == len(manifest)
 
 
@@ -197,20 +197,20 @@ def test_a_reload_reading_far_fewer_rows_is_a_row_drop_until_confirmed(con, tmp_
     settings = Settings.for_home(tmp_path)  # max_row_drop_share 0.2
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", [_j(heartbeat_record(s)) for s in range(80)])
     write_lines(root, "heartbeat", HAND_DAY, "b.jsonl", [_j(heartbeat_record(s, vehicle="veh_b")) for s in range(20)])
-    load_partition(con, root, "heartbeat", HAND_DAY)
+    load(con, root, "heartbeat", HAND_DAY)
     (root / "heartbeat" / BASE / "b.jsonl").unlink()  # 80 of 100: exactly the allowed share, no drop
-    load_partition(con, root, "heartbeat", HAND_DAY)
+    load(con, root, "heartbeat", HAND_DAY)
     assert row_drops(con, HAND_DAY, settings) == []
     (root / "heartbeat" / BASE / "a.jsonl").write_text(_j(heartbeat_record(0)) + "\n")
     for _ in range(2):  # a rerun on the same short landing still is a drop against the last good load
-        load_partition(con, root, "heartbeat", HAND_DAY)
+        load(con, root, "heartbeat", HAND_DAY)
         (drop,) = row_drops(con, HAND_DAY, settings)
         assert (drop.source, drop.rows_before, drop.rows_now) == ("heartbeat", 80, 1)
         problem = drop.problem(settings)
         assert all(t in problem for t in ("heartbeat", str(HAND_DAY), "80", " 1 ", ACCEPT_ROW_DROP_FLAG))
-    load_partition(con, root, "heartbeat", HAND_DAY, accept_row_drop=True)
+    load(con, root, "heartbeat", HAND_DAY, accept_row_drop=True)
     assert row_drops(con, HAND_DAY, settings) == []
-    load_partition(con, root, "heartbeat", HAND_DAY)  # the confirmed load is the new reference
+    load(con, root, "heartbeat", HAND_DAY)  # the confirmed load is the new reference
     assert row_drops(con, HAND_DAY, settings) == []
 
 
@@ -237,7 +237,7 @@ def test_the_reconciliation_gate_fails_on_a_row_drop_unless_the_run_is_tagged(tm
     assert not refused.passed and ACCEPT_ROW_DROP_FLAG in refused.metadata["failed"].value
     assert run({ACCEPT_ROW_DROP_TAG: "true"}).passed
     assert run().passed  # confirmed: the short day is the reference now
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as c:
+    with lake.session(settings.lake, ods=True) as c:  # the loads and the gate read the lake, not the warehouse
         assert c.execute("select rows_read, row_drop_accepted from ods.ods_load_history order by loaded_at"
                          ).fetchall() == [(40, False), (10, False), (10, True), (10, False)]
 
@@ -262,7 +262,7 @@ def test_rules_name_what_is_wrong(con, tmp_path):
         _j(heartbeat_record(10, city="a,}")),                                       # a comma in a string is fine
     ]
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", lines)
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert r.rows_unaccounted == 0
     assert _codes(con, "heartbeat") == {
         ("a.jsonl", 1): "out_of_range", ("a.jsonl", 2): "out_of_range", ("a.jsonl", 3): "unit_error",
@@ -274,14 +274,14 @@ def test_rules_name_what_is_wrong(con, tmp_path):
                   "ts_end": (t0 + dt.timedelta(minutes=i, seconds=s)).isoformat(), "operator_id": "op_1",
                   "channel": "desktop", "initiator": "operator"} for i, s in ((0, 30), (1, -5), (2, 0))]
     write_lines(root, "takeover", HAND_DAY, "t.jsonl", [_j(t) for t in takeovers])
-    load_partition(con, root, "takeover", HAND_DAY)
+    load(con, root, "takeover", HAND_DAY)
     assert _codes(con, "takeover") == {("t.jsonl", 2): "order_violation"}
     (root / "planner_debug" / BASE).mkdir(parents=True)
     n = 3
     pq.write_table(pa.table({"ts": [t0 + dt.timedelta(seconds=i) for i in range(n)], "vehicle_id": ["veh_a"] * n,
                              "candidate_scores": [[0.9, 0.5], [1.2, 0.5], [0.5, -0.1]],
                              "commanded_steering_deg": [0.0] * n}), root / "planner_debug" / BASE / "p.parquet")
-    load_partition(con, root, "planner_debug", HAND_DAY)
+    load(con, root, "planner_debug", HAND_DAY)
     assert _codes(con, "planner_debug") == {("p.parquet", 2): "out_of_range", ("p.parquet", 3): "out_of_range"}
 
 
@@ -293,7 +293,7 @@ def test_one_line_rule_for_crlf_lone_cr_and_bom_in_plain_and_gzip_files(con, tmp
     (root / "heartbeat" / BASE).mkdir(parents=True)
     (root / "heartbeat" / BASE / "crlf.jsonl").write_bytes(data)
     (root / "heartbeat" / BASE / "crlf.jsonl.gz").write_bytes(gzip.compress(data.replace(b"veh_a", b"veh_b")))
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (8, 8, 0)
     assert _loaded_lines(con, "ods_heartbeat") == [(f, n) for f in ("crlf.jsonl", "crlf.jsonl.gz") for n in range(1, 5)]
 
@@ -311,7 +311,7 @@ def test_a_gzip_with_a_wrong_trailer_keeps_its_rows(con, tmp_path, trailer_byte)
     data = bytearray(_gzip_lines(5))
     data[trailer_byte] ^= 0xFF  # the checksum or length after the last data byte
     (root / "heartbeat" / BASE / "a.jsonl.gz").write_bytes(bytes(data))
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_unaccounted, r.files_quarantined) == (5, 5, 0, 1)
     assert con.execute("select reason_code, scope from ods.ods_quarantine").fetchall() == [("truncated_gzip", "file")]
 
@@ -320,7 +320,7 @@ def test_gzip_inside_gzip_is_decompressed_again(con, tmp_path):
     root = tmp_path / "landing"
     (root / "heartbeat" / BASE).mkdir(parents=True)
     (root / "heartbeat" / BASE / "a.jsonl.gz").write_bytes(gzip.compress(_gzip_lines(4)))
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (4, 4, 0)
     (reason,), = con.execute("select reason from ods.ods_landing_manifest").fetchall()
     assert "gzip inside gzip" in reason
@@ -332,7 +332,7 @@ def test_parquet_content_named_like_json_lines_is_read_as_parquet(con, tmp_path)
     folder.mkdir(parents=True)
     pq.write_table(_pose_rows(0, 3), folder / "a.jsonl")
     pq.write_table(_pose_rows(60, 2), folder / "b.jsonl.gz")
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_unaccounted) == (5, 5, 0, 0)
     assert _loaded_lines(con, "ods_pose") == [("a.jsonl", 1), ("a.jsonl", 2), ("a.jsonl", 3),
                                               ("b.jsonl.gz", 1), ("b.jsonl.gz", 2)]
@@ -368,7 +368,7 @@ def test_pipes_broken_links_and_undecodable_names_are_reported_not_read(con, tmp
     thread = threading.Thread(target=unblock, daemon=True)
     thread.start()
     try:
-        r = load_partition(con, root, "heartbeat", HAND_DAY)
+        r = load(con, root, "heartbeat", HAND_DAY)
     finally:
         stop.set()
         thread.join()
@@ -399,7 +399,7 @@ def test_an_unreadable_file_quarantines_itself_and_the_day_loads(con, tmp_path, 
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(readers, "open", deny, raising=False)
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.files, r.rows_read, r.rows_loaded, r.rows_unaccounted, r.files_quarantined) == (2, 1, 1, 0, 1)
     (file, code, reason), = con.execute("select source_file, reason_code, reason from ods.ods_quarantine").fetchall()
     assert (file, code) == (f"heartbeat/{BASE}/locked.jsonl", "unreadable_file") and "Permission denied" in reason
@@ -412,7 +412,7 @@ def test_a_day_path_that_is_a_file_is_refused_as_not_a_folder(con, tmp_path):
     (root / "heartbeat").mkdir(parents=True)
     (root / "heartbeat" / BASE).write_text("not a folder")
     with pytest.raises(MissingPartitionError, match="is not a folder"):
-        load_partition(con, root, "heartbeat", HAND_DAY)
+        load(con, root, "heartbeat", HAND_DAY)
 
 
 def test_parquet_integers_are_counts_and_scores_hold_numbers_only(con, tmp_path):
@@ -425,7 +425,7 @@ def test_parquet_integers_are_counts_and_scores_hold_numbers_only(con, tmp_path)
             "rain_sensor_pct": [1.0] * 2, "wiper_level": pa.array([0, 3], kind), "ambient_lux": [100.0] * 2,
             "visibility_m": [1000.0] * 2, "outside_temp_c": [20.0] * 2, "weather": ["clear"] * 2,
             "light": ["day"] * 2}), root / "environment" / BASE / f"e{i}.parquet")
-    r = load_partition(con, root, "environment", HAND_DAY)
+    r = load(con, root, "environment", HAND_DAY)
     assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (6, 6, 0)
     (root / "planner_debug" / BASE).mkdir(parents=True)
     pq.write_table(pa.table({"ts": [t0 + dt.timedelta(seconds=s) for s in range(2)], "vehicle_id": ["veh_a"] * 2,
@@ -435,7 +435,7 @@ def test_parquet_integers_are_counts_and_scores_hold_numbers_only(con, tmp_path)
                  "candidate_scores": scores, "commanded_steering_deg": 0.0})
              for s, scores in enumerate(([0.5, "0.4"], ["0.5"], [0.5, 0.4]))]
     write_lines(root, "planner_debug", HAND_DAY, "p.jsonl", lines)
-    load_partition(con, root, "planner_debug", HAND_DAY)
+    load(con, root, "planner_debug", HAND_DAY)
     assert _codes(con, "planner_debug") == {("p.parquet", 1): "wrong_type", ("p.jsonl", 1): "wrong_type",
                                             ("p.jsonl", 2): "wrong_type"}
 
@@ -444,7 +444,7 @@ def test_ids_with_unicode_white_space_do_not_match_the_id_pattern(con, tmp_path)
     root = tmp_path / "landing"
     ids = ["veh\u00a0a", "veh_a\u3000", "veh_a\u2028", "veh\u0085a", "veh_é", "车辆_1"]
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", [_j(heartbeat_record(s, vehicle=v)) for s, v in enumerate(ids)])
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_loaded, r.rows_quarantined) == (2, 4)
     assert set(_codes(con, "heartbeat").values()) == {"pattern_mismatch"}
     loaded = con.execute("select vehicle_id from ods.ods_heartbeat order by 1").fetchall()
@@ -456,7 +456,7 @@ def test_reasons_show_strings_as_strings_and_rfc3339_lower_case_is_a_timestamp(c
     lines = [_j(heartbeat_record(0, speed_mps="12.5")), _j(heartbeat_record(1, speed_mps=True)),
              _j(heartbeat_record(2, ts=f"{HAND_DAY}t08:00:02z")), "\t", _j(heartbeat_record(4))]
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", lines)
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_loaded, r.rows_quarantined) == (2, 3)
     reasons = dict(con.execute("select line_number, reason from ods.ods_quarantine").fetchall())
     assert reasons == {1: "field 'speed_mps' is not a DOUBLE: \"12.5\"", 2: "field 'speed_mps' is not a DOUBLE: true",

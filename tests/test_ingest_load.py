@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from fleetloop.contract import MAX_SPEED_MPS, SOURCES, markdown_table
-from fleetloop.ingest import connect, load_partition
+from fleetloop.ingest import connect
 from fleetloop.ingest.schema import LINEAGE_COLUMNS
 from fleetloop.paths import PartitionError
 from fleetloop_shell.cli import main as cli_main
-from tests.fixtures.ods import HAND_DAY, heartbeat_record, write_lines
+from tests.fixtures.ods import HAND_DAY, heartbeat_record, lake_of, load, write_lines
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +89,7 @@ def _quarantine(con, source: str) -> set[tuple[str, int, str, str]]:
 
 
 def test_each_fault_class_is_quarantined_at_its_file_and_line(con, landing):
-    load_partition(con, landing, "heartbeat", HAND_DAY)
+    load(con, landing, "heartbeat", HAND_DAY)
     base = f"heartbeat/dt={HAND_DAY}"
     recovered = _complete_lines_in_truncated_gzip(landing / base / "resend-000.jsonl.gz")
     expected = {(f"{base}/part-000.jsonl", n, code, "row") for n, (_, code) in enumerate(HEARTBEAT_LINES, 1)
@@ -104,7 +104,7 @@ def test_each_fault_class_is_quarantined_at_its_file_and_line(con, landing):
 
 
 def test_reconciliation_balances_and_counts_duplicates(con, landing):
-    r = load_partition(con, landing, "heartbeat", HAND_DAY)
+    r = load(con, landing, "heartbeat", HAND_DAY)
     recovered = _complete_lines_in_truncated_gzip(landing / f"heartbeat/dt={HAND_DAY}/resend-000.jsonl.gz")
     loaded_lines = sum(code is None for _, code in HEARTBEAT_LINES)
     assert r.rows_read == len(HEARTBEAT_LINES) + 3 + recovered + 1
@@ -122,16 +122,16 @@ def test_reconciliation_balances_and_counts_duplicates(con, landing):
 
 
 def test_loading_a_day_twice_replaces_it(con, landing):
-    first = load_partition(con, landing, "heartbeat", HAND_DAY)
+    first = load(con, landing, "heartbeat", HAND_DAY)
     counts = con.execute("select (select count(*) from ods.ods_heartbeat), (select count(*) from ods.ods_quarantine),"
                          " (select count(*) from ods.ods_reconciliation)").fetchone()
-    second = load_partition(con, landing, "heartbeat", HAND_DAY)
+    second = load(con, landing, "heartbeat", HAND_DAY)
     assert (first.rows_read, first.rows_loaded, first.rows_quarantined) == \
            (second.rows_read, second.rows_loaded, second.rows_quarantined)
     assert con.execute("select (select count(*) from ods.ods_heartbeat), (select count(*) from ods.ods_quarantine),"
                        " (select count(*) from ods.ods_reconciliation)").fetchone() == counts
     (landing / f"heartbeat/dt={HAND_DAY}/part-000.jsonl").unlink()
-    third = load_partition(con, landing, "heartbeat", HAND_DAY)
+    third = load(con, landing, "heartbeat", HAND_DAY)
     assert con.execute("select count(*) from ods.ods_heartbeat").fetchone()[0] == third.rows_loaded == \
         first.rows_loaded - sum(code is None for _, code in HEARTBEAT_LINES)
 
@@ -142,9 +142,9 @@ def test_other_days_are_untouched_by_a_reload(con, tmp_path):
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", [_j(heartbeat_record(0))])
     write_lines(root, "heartbeat", other, "a.jsonl",
                 [_j(heartbeat_record(0, ts=f"{other}T09:00:00Z")), _j(heartbeat_record(1, ts=f"{other}T09:00:01Z"))])
-    load_partition(con, root, "heartbeat", HAND_DAY)
-    load_partition(con, root, "heartbeat", other)
-    load_partition(con, root, "heartbeat", HAND_DAY)
+    load(con, root, "heartbeat", HAND_DAY)
+    load(con, root, "heartbeat", other)
+    load(con, root, "heartbeat", HAND_DAY)
     assert con.execute("select dt, count(*) from ods.ods_heartbeat group by dt order by dt").fetchall() == \
         [(HAND_DAY, 1), (other, 2)]
 
@@ -165,7 +165,7 @@ def test_timestamps_with_offsets_and_epochs_are_normalised_to_utc(con, tmp_path)
     ]
     write_lines(root, "vehicle_call", HAND_DAY, "calls.jsonl",
                 [_j({"ts": ts, "vehicle_id": "veh_a", "call_type": "call_guard", "reason": None}) for ts, _ in stamps])
-    r = load_partition(con, root, "vehicle_call", HAND_DAY)
+    r = load(con, root, "vehicle_call", HAND_DAY)
     assert r.rows_loaded == len(stamps) and r.rows_quarantined == 0
     got = [t for (t,) in con.execute("select ts from ods.ods_vehicle_call order by _line_number").fetchall()]
     assert got == [want for _, want in stamps]
@@ -207,7 +207,7 @@ def test_parquet_rows_are_validated_by_row_number(con, tmp_path):
     _write_parquet(root, "part-001.parquet", epoch)
     (root / "pose" / f"dt={HAND_DAY}" / "part-002.parquet").write_bytes(b"")
     (root / "pose" / f"dt={HAND_DAY}" / "part-003.parquet").write_bytes(b"PAR1 not really")
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     base = f"pose/dt={HAND_DAY}"
     assert _quarantine(con, "pose") == {
         (f"{base}/part-000.parquet", 3, "out_of_range", "row"), (f"{base}/part-000.parquet", 4, "unknown_enum", "row"),
@@ -229,7 +229,7 @@ def test_pk_conflict_across_formats_quarantines_every_version(con, tmp_path):
     _write_parquet(root, "a.parquet", cols)
     line = {k: (v[1].strftime("%Y-%m-%dT%H:%M:%S.%fZ") if k == "ts" else v[1]) for k, v in cols.items()}
     write_lines(root, "pose", HAND_DAY, "b.jsonl", [_j(line), _j(line | {"speed_mps": 11.0})])
-    r = load_partition(con, root, "pose", HAND_DAY)
+    r = load(con, root, "pose", HAND_DAY)
     base = f"pose/dt={HAND_DAY}"
     assert (r.rows_read, r.rows_loaded, r.rows_duplicate, r.rows_quarantined) == (5, 2, 1, 2)
     assert _quarantine(con, "pose") == {(f"{base}/a.parquet", 2, "pk_conflict", "row"),
@@ -241,32 +241,33 @@ def test_invalid_utf8_is_a_malformed_line(con, tmp_path):
     path = write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", [_j(heartbeat_record(0)), "x", _j(heartbeat_record(2))])
     data = path.read_bytes().replace(b"\nx\n", b'\n{"vehicle_id": "\xff\xfe"}\n')
     path.write_bytes(data)
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert (r.rows_loaded, r.rows_quarantined) == (2, 1)
     assert con.execute("select line_number, reason from ods.ods_quarantine").fetchall() == \
         [(2, "line is not valid UTF-8")]
 
 
 @pytest.mark.parametrize("day", ["../2026-03-14", "2026-03-14/..", "2026-02-30", "*", "2026-3-14"])
-def test_hostile_days_are_refused_before_anything_is_written(con, landing, day):
+def test_hostile_days_are_refused_before_anything_is_written(con, landing, day, tmp_path):
     with pytest.raises(PartitionError):
-        load_partition(con, landing, "heartbeat", day)
+        load(con, landing, "heartbeat", day)
     assert con.execute("select count(*) from information_schema.tables where table_schema = 'ods'").fetchone()[0] == 0
+    assert not lake_of(tmp_path / "wh.duckdb").exists()
 
 
 def test_hostile_sources_and_escaping_files_are_refused(con, landing, tmp_path):
     for source in ("../heartbeat", "heartbeat/../pose", "lidar"):
         with pytest.raises(PartitionError):
-            load_partition(con, landing, source, HAND_DAY)
+            load(con, landing, source, HAND_DAY)
     outside = tmp_path / "secret.jsonl"
     outside.write_text(_j(heartbeat_record(0)) + "\n")
     (landing / f"heartbeat/dt={HAND_DAY}/zz-link.jsonl").symlink_to(outside)
     with pytest.raises(PartitionError, match="outside the landing"):
-        load_partition(con, landing, "heartbeat", HAND_DAY)
+        load(con, landing, "heartbeat", HAND_DAY)
 
 
 def test_ods_tables_are_generated_from_the_contract(con, landing):
-    load_partition(con, landing, "heartbeat", HAND_DAY)
+    load(con, landing, "heartbeat", HAND_DAY)
     rows = con.execute("select table_name, column_name, data_type from information_schema.columns "
                        "where table_schema = 'ods' order by table_name, ordinal_position").fetchall()
     spelled = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
@@ -280,12 +281,16 @@ def test_ods_tables_are_generated_from_the_contract(con, landing):
 def test_cli_loads_a_day_and_reports_balance(landing, tmp_path, capsys):
     wh = tmp_path / "cli.duckdb"
     (landing / "pose" / f"dt={HAND_DAY}").mkdir(parents=True)  # a quiet day: an empty folder
-    code = cli_main(["load", "--landing", str(landing), "--warehouse", str(wh), "--day", str(HAND_DAY),
-                     "--source", "heartbeat", "--source", "pose"])
+    code = cli_main(["load", "--landing", str(landing), "--lake", str(tmp_path / "lake"), "--warehouse", str(wh),
+                     "--day", str(HAND_DAY), "--source", "heartbeat", "--source", "pose"])
     out = capsys.readouterr().out
     assert code == 0 and out.count("unaccounted=0") == 2 and "heartbeat" in out
-    assert cli_main(["load", "--landing", str(tmp_path / "nowhere"), "--warehouse", str(wh),
-                     "--day", str(HAND_DAY)]) == 2
+    with connect(wh, read_only=True) as c:  # the warehouse's ODS views read what the load wrote to the lake
+        assert c.execute("select source, rows_read from ods.ods_reconciliation order by 1").fetchall() == \
+            [("heartbeat", len(HEARTBEAT_LINES) + 3 + _complete_lines_in_truncated_gzip(
+                landing / f"heartbeat/dt={HAND_DAY}/resend-000.jsonl.gz") + 1), ("pose", 0)]
+    assert cli_main(["load", "--landing", str(tmp_path / "nowhere"), "--lake", str(tmp_path / "lake"),
+                     "--warehouse", str(wh), "--day", str(HAND_DAY)]) == 2
 
 
 def test_contract_doc_is_generated_and_current():
@@ -302,7 +307,7 @@ def test_many_rows_keep_their_line_numbers(con, tmp_path):
     lines = ["not json" if i in bad else _j(heartbeat_record(i % 30_000, vehicle=f"veh_{i // 30_000}", speed_mps=5.0))
              for i in range(1, n + 1)]
     write_lines(root, "heartbeat", HAND_DAY, "big.jsonl.gz", lines, gz=True)
-    r = load_partition(con, root, "heartbeat", HAND_DAY)
+    r = load(con, root, "heartbeat", HAND_DAY)
     assert r.rows_read == n and r.rows_quarantined == len(bad) and r.rows_unaccounted == 0
     got = {n for (n,) in con.execute("select line_number from ods.ods_quarantine").fetchall()}
     assert got == bad

@@ -6,6 +6,7 @@ import pytest
 
 from fleetloop.contract import SOURCES
 from fleetloop.quality import validate_table
+from tests.fixtures.ods import ods_as_table
 from tests.fixtures.warehouse import copy_warehouse, run_dbt
 
 pytestmark = pytest.mark.slow
@@ -41,6 +42,7 @@ def test_a_duplicate_pose_key_fails_the_one_check_that_owns_it(ods_warehouse, db
     day = ods_warehouse.days[-1]
     path = copy_warehouse(dbt_warehouse, tmp_path / "ods_duplicate")
     with duckdb.connect(str(path)) as con:
+        ods_as_table(con, "ods_pose")
         con.execute(f"insert into ods.ods_pose select * from ods.ods_pose where dt = date '{day}' limit 1")
         result = validate_table(con, "ods.ods_pose", "ods_pose", where=f"dt = date '{day}'")
     assert not result.success

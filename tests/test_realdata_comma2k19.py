@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fleetloop.ingest import connect, load_partition
+from fleetloop.ingest import connect
 from fleetloop.realdata.comma2k19 import NOTICE, ImportOptions, import_comma2k19
 from fleetloop_shell.cli import main as cli_main
+from tests.fixtures.ods import load
 from tests.fixtures.realdata import COMMA2K19_DIR
 
 SRC = COMMA2K19_DIR
@@ -22,7 +23,7 @@ def imported(tmp_path_factory):
     root = tmp_path_factory.mktemp("comma2k19")
     result = import_comma2k19(SRC, root / "landing")
     con = connect(root / "wh.duckdb")
-    reports = {s: load_partition(con, root / "landing", s, result.day) for s in SOURCES}
+    reports = {s: load(con, root / "landing", s, result.day) for s in SOURCES}
     yield result, reports, con
     con.close()
 
@@ -99,7 +100,7 @@ def test_cli_can_move_the_drive_onto_another_day(tmp_path, capsys):
                      "--vehicle-id", "car_1", "--date", "2026-11-02"])
     assert code == 0 and "car_1" in capsys.readouterr().out
     with connect(tmp_path / "wh.duckdb") as con:
-        r = load_partition(con, tmp_path / "l", "pose", "2026-11-02")
+        r = load(con, tmp_path / "l", "pose", "2026-11-02")
         assert (r.rows_loaded, r.rows_quarantined) == (599, 0)
         assert con.execute("select distinct vehicle_id, strftime(ts, '%H:%M') from ods.ods_pose limit 1"
                            ).fetchone() == ("car_1", "16:14")

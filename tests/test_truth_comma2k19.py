@@ -9,10 +9,11 @@ import pytest
 
 from fleetloop.contract import SOURCES
 from fleetloop.definitions import trigger_params
-from fleetloop.ingest import connect, load_partition
+from fleetloop.ingest import connect
 from fleetloop.realdata.comma2k19 import import_comma2k19
 from fleetloop.triggers import pose
 from fleetloop.triggers.reference import detect_events
+from tests.fixtures.ods import load
 from tests.fixtures.realdata import COMMA2K19_DIR
 
 SRC = COMMA2K19_DIR
@@ -29,7 +30,7 @@ def ods(tmp_path_factory):
     result = import_comma2k19(SRC, root / "landing")
     con = connect(root / "fleetloop.duckdb")
     for source in SOURCES:
-        load_partition(con, root / "landing", source, result.day)
+        load(con, root / "landing", source, result.day)
     yield con, result
     con.close()
 

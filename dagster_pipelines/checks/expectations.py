@@ -7,6 +7,7 @@ import json
 import dagster as dg
 
 from dagster_pipelines.resources import WarehouseResource
+from fleetloop import lake
 from fleetloop.paths import parse_partition
 from fleetloop.quality.suites import EXPECTATIONS_DIR
 
@@ -53,7 +54,10 @@ def build_expectation_check(
 
         day = parse_partition(context.partition_key) if partitions_def else None
         qualified = _qualified(table)
-        with warehouse.connect(read_only=True) as con:
+        settings = warehouse.settings
+        reading = (lake.session(settings.lake, settings, ods=True) if qualified.startswith("ods.")  # ODS: the lake
+                   else warehouse.connect(read_only=True))
+        with reading as con:
             columns = {r[0] for r in con.execute(f"describe {qualified}").fetchall()}
             where = f"dt = date '{day.isoformat()}'" if day and "dt" in columns else None
             result = validate_table(con, qualified, table, where=where, sample_rows=GATE_SAMPLE_ROWS)

@@ -1,11 +1,13 @@
 """Blocking reconciliation gate on every ODS asset: every row accounted for, quarantine within bounds, and no
 reload that reads far fewer rows than the previous load of the day unless the run carries the operator's
-confirmation tag (``fleetloop.reconciliation.ACCEPT_ROW_DROP_TAG``)."""
+confirmation tag (``fleetloop.reconciliation.ACCEPT_ROW_DROP_TAG``). Read from the lake, so a gate never waits for
+the working warehouse."""
 
 # No ``from __future__ import annotations``: Dagster resolves the resource annotation at definition time.
 import dagster as dg
 
 from dagster_pipelines.resources import WarehouseResource
+from fleetloop import lake
 from fleetloop.paths import parse_partition
 from fleetloop.reconciliation import ACCEPT_ROW_DROP_TAG, ROW_COUNTS, day_reconciliation, quarantine_groups, row_drops
 
@@ -27,7 +29,7 @@ def build_reconciliation_check(
     )
     def reconciliation(context, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         day = parse_partition(context.partition_key)
-        with warehouse.connect(read_only=True) as con:
+        with lake.session(warehouse.settings.lake, warehouse.settings, ods=True) as con:  # the lake, not the warehouse
             recs = day_reconciliation(con, day, source)
             groups = quarantine_groups(con, day, source)
             drops = row_drops(con, day, warehouse.settings, source)

@@ -15,7 +15,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from dagster_pipelines.resources import WarehouseResource
 from dagster_pipelines.warehouse.project import prepare
+from fleetloop.lake import attach_ods
 
 LAYERS = ("dwd", "dws", "ads")
 
@@ -75,6 +77,13 @@ ALL_DAYS = "path:models/ads/all_days"
 UNPARTITIONED_TESTS = ("--exclude", "test_type:unit", "--indirect-selection", "buildable")
 
 
+def _attach_lake(warehouse: WarehouseResource) -> None:
+    """Point the working warehouse's ODS views at the lake (a source's first partition needs a new view) before
+    dbt reads its sources; the run holds the warehouse's lock."""
+    with warehouse.connect() as con:
+        attach_ods(con, warehouse.settings.lake)
+
+
 def _translator() -> WarehouseTranslator:
     return WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -89,12 +98,15 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
     @dbt_assets(manifest=manifest, project=project, name="warehouse_reference", select=REFERENCE,
                 exclude=f"{DAILY} {ALL_DAYS}",  # and with them the tests that also read a day's model
                 dagster_dbt_translator=_translator())
-    def warehouse_reference(context, dbt: DbtCliResource):  # a postponed annotation is not resolvable by Dagster
+    # a postponed annotation is not resolvable by Dagster
+    def warehouse_reference(context, dbt: DbtCliResource, warehouse: WarehouseResource):
+        _attach_lake(warehouse)
         yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target).stream()
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", select=DAILY,
                 partitions_def=partitions_def, dagster_dbt_translator=_translator())
-    def warehouse_daily(context, dbt: DbtCliResource):
+    def warehouse_daily(context, dbt: DbtCliResource, warehouse: WarehouseResource):
+        _attach_lake(warehouse)
         # the day as dbt's event-time window (a run flag: a new day keeps the partial parse; vars would not)
         start, end = context.partition_time_window
         day = ["--event-time-start", f"{start:%Y-%m-%d}", "--event-time-end", f"{end:%Y-%m-%d}"]

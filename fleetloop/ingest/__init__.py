@@ -1,4 +1,4 @@
-"""The ODS load: raw landing files in, validated ODS tables, quarantine and reconciliation out."""
+"""The ODS load: raw landing files in, validated ODS partitions, quarantine and reconciliation out (in the lake)."""
 
 from fleetloop.ingest.loader import LoadReport, load_partition
 from fleetloop.ingest.schema import ensure_ods_schema

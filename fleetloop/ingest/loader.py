@@ -1,20 +1,21 @@
-"""Load one source and day from the landing into ODS, losslessly, inside DuckDB.
+"""Load one source and day from the landing into the lake's ODS (``fleetloop.lake``), losslessly, in DuckDB.
 
-Steps (2 to 4 in one transaction, so a reload replaces the day atomically):
+Each load stages in a DuckDB session of its own (``fleetloop.lake.session``) and never opens the working
+warehouse, so loads of different sources run side by side. Steps:
 
 1. stage (``fleetloop.ingest.staging``): every row typed and given its first failing row rule or ok.
 2. cross-row rules among the valid rows: keys seen more than once are found from the key columns alone;
    only those rows are compared in full: exact duplicates (same typed content; the first by file and line
    is kept, the others counted), primary-key conflicts (same key, different content: every version
    quarantined); then km/h spikes among a vehicle's neighbouring heartbeats.
-3. insert the valid rows minus those into ``ods.ods_<source>``; quarantine the rejects (the scan for
-   row-rule rejects is skipped when the counts show there are none).
-4. the reconciliation ``rows_read = loaded + quarantined + duplicates`` into ``ods.ods_reconciliation``, the
-   rows read into ``ods.ods_load_history`` (kept across reloads) and what the landing held, read or not,
-   into ``ods.ods_landing_manifest``.
+3. write the valid rows minus those as the day's partition of ``ods.ods_<source>``; the rejects as its
+   quarantine (the scan for row-rule rejects is skipped when the counts show there are none).
+4. the reconciliation ``rows_read = loaded + quarantined + duplicates``, the rows read (a new load history
+   file, kept across reloads) and what the landing held, read or not (the landing manifest).
 
-A day folder that does not exist is refused (``MissingPartitionError``): only an existing, empty folder is
-an empty day.
+Every file is written beside its target and swapped in only once all are written, so a failed load leaves
+the day as it was and a reload replaces it. A day folder that does not exist is refused
+(``MissingPartitionError``): only an existing, empty folder is an empty day.
 """
 
 from __future__ import annotations
@@ -29,18 +30,19 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fleetloop import lake as layout
 from fleetloop.contract import Source
 from fleetloop.contract import source as contract_source
 from fleetloop.ingest import rules
 from fleetloop.ingest.readers import Issue, JsonLines, has_parquet_magic, is_gzip, parquet_rows, sha256
 from fleetloop.ingest.schema import (
-    LOAD_HISTORY_TABLE,
-    MANIFEST_TABLE,
-    QUARANTINE_TABLE,
-    RECONCILIATION_TABLE,
-    ensure_ods_schema,
+    BOOKKEEPING_COLUMNS,
+    LOAD_HISTORY,
+    MANIFEST,
+    QUARANTINE,
+    RECONCILIATION,
+    create_sql,
     q,
-    table_name,
 )
 from fleetloop.ingest.staging import (
     JSON_STAGE,
@@ -55,10 +57,12 @@ from fleetloop.ingest.staging import (
 )
 from fleetloop.paths import PartitionScan, Unknown, is_parquet, parse_partition, raw_suffix, scan_partition
 from fleetloop.reconciliation import Reconciliation
+from fleetloop.settings import Settings
 
 _STAGE, _FULL = "_ingest_stage", "_ingest_full"
 _MULTI, _XROW = "_ingest_multi", "_ingest_xrow"
-_TEMP_TABLES = (JSON_STAGE, _MULTI, _XROW)
+_OUT = {table: f"_ingest_{table}" for table in BOOKKEEPING_COLUMNS}  # the load's bookkeeping rows before writing
+_TEMP_TABLES = (JSON_STAGE, _MULTI, _XROW, *_OUT.values())
 _TEMP_VIEWS = (_STAGE, _FULL)
 _KEYS_PER_PASS = 100_000_000  # rows per hash-aggregate pass of the duplicate search (DuckDB spills beyond memory_limit)
 
@@ -79,15 +83,15 @@ class LoadReport(Reconciliation):
         return asdict(self) | {"day": self.day.isoformat()}
 
 
-def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, day: str | dt.date,
-                   *, scratch: Path | None = None, accept_row_drop: bool = False) -> LoadReport:
-    """Load ``<landing>/<source>/dt=<day>/`` into ODS, replacing whatever that day held before.
+def load_partition(lake: Path, landing: Path, source: str, day: str | dt.date, *, settings: Settings | None = None,
+                   accept_row_drop: bool = False) -> LoadReport:
+    """Load ``<landing>/<source>/dt=<day>/`` into the lake's ODS, replacing whatever that day held before.
 
-    ``scratch`` holds links and copies the Parquet reader needs (default: a temporary directory);
-    ``accept_row_drop`` records that an operator confirmed this load even if it reads far fewer rows than
-    the previous one (``fleetloop.reconciliation.row_drops``). Raises ``PartitionError`` for a hostile
-    source, day or file path and ``MissingPartitionError`` for a day folder that does not exist, before
-    anything is written. A Parquet file DuckDB cannot decode quarantines itself and the day loads again
+    Stages in a session of its own under the lake's scratch folder, bounded by ``settings`` (default: 4GB,
+    all cores); ``accept_row_drop`` records that an operator confirmed this load even if it reads far fewer
+    rows than the previous one (``fleetloop.reconciliation.row_drops``). Raises ``PartitionError`` for a
+    hostile source, day or file path and ``MissingPartitionError`` for a day folder that does not exist,
+    before anything is written. A Parquet file DuckDB cannot decode quarantines itself and the day loads again
     without it.
     """
     started = time.perf_counter()
@@ -95,10 +99,9 @@ def load_partition(con: duckdb.DuckDBPyConnection, landing: Path, source: str, d
     scan = scan_partition(landing, source, d)
     src = contract_source(source)
     root = Path(landing).resolve()
-    con.execute("set TimeZone = 'UTC'")
-    ensure_ods_schema(con)
-    with tempfile.TemporaryDirectory(prefix="fleetloop-ingest-", dir=scratch) as tmp:
-        attempt = _Attempt(con, src, d, scan, root, Path(tmp), accept_row_drop)
+    with layout.session(lake, settings) as con, \
+            tempfile.TemporaryDirectory(prefix="ingest-", dir=layout.scratch_dir(lake)) as tmp:
+        attempt = _Attempt(con, Path(lake), src, d, scan, root, Path(tmp), accept_row_drop)
         try:
             report = attempt.run({})
         except duckdb.Error:
@@ -130,6 +133,7 @@ class _Attempt:
     """One source-day load, repeatable with more files quarantined as undecodable."""
 
     con: duckdb.DuckDBPyConnection
+    lake: Path
     src: Source
     day: dt.date
     scan: PartitionScan
@@ -152,20 +156,14 @@ class _Attempt:
         scratch.mkdir()
         con = self.con
         try:
-            # Staging fills temporary tables in auto-commit mode: committed temporary data can spill to
-            # disk under memory_limit, transaction-local appends cannot.
+            # Every step runs in auto-commit mode: committed temporary data can spill to disk under
+            # memory_limit, transaction-local appends cannot. Nothing replaces a lake file before all are written.
             _drop_temp(con)
             staged = self._stage(scratch, undecodable)
-            con.execute("begin transaction")
-            try:
-                report = _load(con, self.src, self.day, staged, self.scan, self.accept_row_drop)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+            with layout.replacing() as out:
+                return _load(con, out, self.lake, self.src, self.day, staged, self.scan, self.accept_row_drop)
         finally:
             _drop_temp(con)
-        return report
 
     def undecodable_parquet(self) -> dict[str, str]:
         """The Parquet files of the day whose pages DuckDB cannot decode, with its message."""
@@ -236,37 +234,35 @@ class _Attempt:
         return name, _size(path), sha256(path), rows_of[name], outcome, "; ".join(reasons) or None
 
 
-def _load(con, src: Source, day: dt.date, staged: _Staged, scan: PartitionScan, accept_row_drop: bool) -> LoadReport:
-    """Replace the day in ODS with the staged rows (inside the caller's transaction)."""
-    con.execute(f"delete from {table_name(src)} where dt = ?", [day])
-    for table in (QUARANTINE_TABLE, RECONCILIATION_TABLE):
-        con.execute(f"delete from {table} where source = ? and dt = ?", [src.name, day])
-    con.execute(f"delete from {MANIFEST_TABLE} where dt = ? and (source = ? or outcome = 'unknown_source')",
-                [day, src.name])
+def _load(con, out: layout.Replacement, lake: Path, src: Source, day: dt.date, staged: _Staged,
+          scan: PartitionScan, accept_row_drop: bool) -> LoadReport:
+    """Write the day's lake files from the staged rows into ``out`` (swapped in by the caller)."""
+    for table, columns in BOOKKEEPING_COLUMNS.items():
+        con.execute(create_sql(_OUT[table], columns, temp=True))
+    quarantine = _OUT[QUARANTINE]
     _cross_row_rules(con, src, staged.groups, staged.rows_staged)
     cross = con.execute(f"select count(*) from {_XROW}").fetchone()[0]
     anti = (f" and not exists (select 1 from {_XROW} x where x._source_file = s._source_file "
             f"and x._line_number = s._line_number)") if cross else ""
     loaded_at = con.execute("select now()").fetchone()[0]
     cols = ", ".join(q(f.name) for f in src.fields)
-    inserted = con.execute(
-        f"insert into {table_name(src)} select {cols}, ?::date, _source_file, _line_number, ? "
-        f"from {_STAGE} s where _ok{anti}", [day, loaded_at]).fetchone()[0]
-    if inserted + cross < staged.rows_staged:  # some rows failed a row rule: find them (skipped when none did)
+    rows_loaded = out.copy(
+        con, f"select {cols}, _source_file, _line_number, ?::timestamptz as _loaded_at from {_STAGE} s where _ok{anti}",
+        layout.source_file(lake, src.name, day), [loaded_at])
+    if rows_loaded + cross < staged.rows_staged:  # some rows failed a row rule: find them (skipped when none did)
         con.execute(
-            f"insert into {QUARANTINE_TABLE} select ?, ?, _source_file, _line_number, _raw_text, _reason_code, "
+            f"insert into {quarantine} select ?, ?, _source_file, _line_number, _raw_text, _reason_code, "
             f"_reason, 'row', ? from {_STAGE} where not _ok", [src.name, day, loaded_at])
     for file, i in staged.issues:
-        con.execute(f"insert into {QUARANTINE_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"insert into {quarantine} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [src.name, day, file, i.line_number, i.raw_text, i.reason_code, i.reason, i.scope, loaded_at])
     if cross:
         _quarantine_cross_row(con, src, day, loaded_at, staged.json_files)
     _write_manifest(con, src, day, staged.manifest, scan.unknown, loaded_at)
 
-    rows_loaded = con.execute(f"select count(*) from {table_name(src)} where dt = ?", [day]).fetchone()[0]
     rows_quarantined, files_quarantined = con.execute(
         f"select count(*) filter (where scope = 'row'), count(distinct source_file) filter (where scope = 'file') "
-        f"from {QUARANTINE_TABLE} where source = ? and dt = ?", [src.name, day]).fetchone()
+        f"from {quarantine}").fetchone()
     rows_duplicate = con.execute(f"select count(*) from {_XROW} where _kind = 'duplicate'").fetchone()[0]
     report = LoadReport(
         source=src.name, day=day, files=staged.files, rows_read=staged.rows_read, rows_loaded=rows_loaded,
@@ -275,12 +271,19 @@ def _load(con, src: Source, day: dt.date, staged: _Staged, scan: PartitionScan, 
         files_quarantined=files_quarantined, seconds=0.0,
     )
     con.execute(
-        f"insert into {RECONCILIATION_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {_OUT[RECONCILIATION]} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [src.name, day, report.files, report.rows_read, report.rows_loaded, report.rows_quarantined,
          report.rows_duplicate, report.rows_unaccounted, loaded_at],
     )
-    con.execute(f"insert into {LOAD_HISTORY_TABLE} values (?, ?, ?, ?, ?, ?)",
+    con.execute(f"insert into {_OUT[LOAD_HISTORY]} values (?, ?, ?, ?, ?, ?)",
                 [src.name, day, report.files, report.rows_read, accept_row_drop, loaded_at])
+    manifest = f"select * exclude (dt) from {_OUT[MANIFEST]} where outcome {{}} 'unknown_source'"
+    out.copy(con, manifest.format("<>"), layout.bookkeeping_file(lake, MANIFEST, src.name, day))
+    out.copy(con, manifest.format("="), layout.bookkeeping_file(lake, MANIFEST, layout.UNKNOWN_SOURCES, day))
+    for table in (QUARANTINE, RECONCILIATION):
+        out.copy(con, f"select * exclude (dt) from {_OUT[table]}", layout.bookkeeping_file(lake, table, src.name, day))
+    out.copy(con, f"select * exclude (dt) from {_OUT[LOAD_HISTORY]}",
+             layout.history_file(lake, src.name, day, loaded_at))
     return report
 
 
@@ -292,7 +295,7 @@ def _write_manifest(con, src: Source, day: dt.date, files: list[tuple], unknown:
         owner = u.rel.split("/")[0] if u.outcome == "unknown_source" else src.name
         rows.append((day, owner, u.rel, size, digest, None, u.outcome, u.reason, loaded_at))
     if rows:
-        con.executemany(f"insert into {MANIFEST_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(f"insert into {_OUT[MANIFEST]} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _size(path: Path) -> int | None:
@@ -364,7 +367,7 @@ def _quarantine_cross_row(con, src: Source, day: dt.date, loaded_at, json_files:
                                   "_line_number": pa.array([t[1] for t in texts], pa.int64()),
                                   "_raw_text": pa.array([t[2] for t in texts], pa.string())}))
     con.execute(
-        f"insert into {QUARANTINE_TABLE} select ?, ?, x._source_file, x._line_number, "
+        f"insert into {_OUT[QUARANTINE]} select ?, ?, x._source_file, x._line_number, "
         f"coalesce(l._raw_text, x._raw_text), x._reason_code, x._reason, 'row', ? from {rejects} x "
         f"left join {LINES} l on l._source_file = x._source_file and l._line_number = x._line_number",
         [src.name, day, loaded_at])

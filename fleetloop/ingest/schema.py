@@ -1,4 +1,5 @@
-"""ODS tables generated from the raw log contract (no handwritten DDL).
+"""ODS tables generated from the raw log contract (no handwritten DDL): the columns and types of the lake's
+Parquet files (``fleetloop.lake``), of the warehouse's ODS views over them, and of an ODS made of plain tables.
 
 ``ods.ods_<source>`` holds the contract's columns plus ``dt``, ``_source_file``, ``_line_number`` and
 ``_loaded_at``; ``ods.ods_quarantine`` and ``ods.ods_reconciliation`` record what was rejected and whether
@@ -64,12 +65,12 @@ LOAD_HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("row_drop_accepted", "BOOLEAN"),
     ("loaded_at", "TIMESTAMPTZ"),
 )
-QUARANTINE_TABLE = f"{SCHEMA}.ods_quarantine"
-RECONCILIATION_TABLE = f"{SCHEMA}.ods_reconciliation"
-MANIFEST_TABLE = f"{SCHEMA}.ods_landing_manifest"
-LOAD_HISTORY_TABLE = f"{SCHEMA}.ods_load_history"
-_BOOKKEEPING = {QUARANTINE_TABLE: QUARANTINE_COLUMNS, RECONCILIATION_TABLE: RECONCILIATION_COLUMNS,
-                MANIFEST_TABLE: MANIFEST_COLUMNS, LOAD_HISTORY_TABLE: LOAD_HISTORY_COLUMNS}
+QUARANTINE, RECONCILIATION = "ods_quarantine", "ods_reconciliation"
+MANIFEST, LOAD_HISTORY = "ods_landing_manifest", "ods_load_history"
+BOOKKEEPING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    QUARANTINE: QUARANTINE_COLUMNS, RECONCILIATION: RECONCILIATION_COLUMNS, MANIFEST: MANIFEST_COLUMNS,
+    LOAD_HISTORY: LOAD_HISTORY_COLUMNS}
+_BOOKKEEPING = {f"{SCHEMA}.{table}": columns for table, columns in BOOKKEEPING_COLUMNS.items()}
 
 
 def q(name: str) -> str:
@@ -86,16 +87,17 @@ def table_name(src: Source) -> str:
     return f"{SCHEMA}.{src.ods_table}"
 
 
-def _create(table: str, columns: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+def create_sql(table: str, columns: list[tuple[str, str]] | tuple[tuple[str, str], ...], *, temp: bool = False) -> str:
+    """``create table`` of ``columns`` (``temp``: a session's temporary table, as the loader stages into)."""
     cols = ",\n    ".join(f"{q(n)} {t}" for n, t in columns)
-    return f"create table if not exists {table} (\n    {cols}\n)"
+    return f"create {'temp ' if temp else ''}table if not exists {table} (\n    {cols}\n)"
 
 
 def ddl() -> list[str]:
     """Every statement that creates the ODS schema, in order."""
     stmts = [f"create schema if not exists {SCHEMA}"]
-    stmts += [_create(table_name(s), ods_columns(s)) for s in SOURCES.values()]
-    stmts += [_create(table, columns) for table, columns in _BOOKKEEPING.items()]
+    stmts += [create_sql(table_name(s), ods_columns(s)) for s in SOURCES.values()]
+    stmts += [create_sql(table, columns) for table, columns in _BOOKKEEPING.items()]
     return stmts
 
 
