@@ -151,6 +151,13 @@ class Settings:
         return env | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
 
+def spark_workers_run_this_python() -> None:
+    """PySpark started in process launches its Python workers with ``PYSPARK_PYTHON`` (else ``python3`` on PATH;
+    spark-submit would set it from ``spark.pyspark.python``): make it this interpreter, where fleetloop is
+    installed (the nightly scorer's Spark tasks import it)."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
 def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 

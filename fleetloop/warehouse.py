@@ -45,18 +45,29 @@ def connect(path: Path | str, settings: Settings | None = None, *, read_only: bo
 
 def write_dbt_profile(settings: Settings, directory: Path | None = None) -> Path:
     """Write the dbt profile (``profiles.yml``) of these settings into ``directory`` (default
-    ``<home>/dbt``) and return the folder: dbt opens the same file with the same settings as ``connect``."""
+    ``<home>/dbt``) and return the folder: one output per engine, the target ``settings.engine``. dbt opens the
+    same DuckDB file with the same settings as ``connect``, or the installation's local Spark (``spark_conf``).
+
+    On a Spark cluster the ``spark`` output uses ``method: thrift`` (a Thrift server: ``host``, ``port`` 10000,
+    ``user``) or ``method: http`` (Databricks and other HTTP endpoints: ``host``, ``cluster`` or ``endpoint``,
+    ``token``), with the same ``schema`` and no ``server_side_parameters`` beyond the lake setting."""
     import yaml
+
+    from fleetloop.spark import spark_conf
 
     directory = directory or settings.home / "dbt"
     directory.mkdir(parents=True, exist_ok=True)
     config = duckdb_config(settings.warehouse, settings)
     # database-wide options once at connect (dbt-duckdb SETs its ``settings`` on every cursor, and DuckDB refuses
     # to switch the spill folder once a query has spilled); the session's time zone on every cursor
-    output = {"type": "duckdb", "path": str(settings.warehouse), "threads": DBT_THREADS,
-              "config_options": {k: v for k, v in config.items() if k != "TimeZone"},
-              "settings": {"TimeZone": config["TimeZone"]}}
-    profile = {"fleetloop": {"target": "dev", "outputs": {"dev": output}}}
+    duckdb_output = {"type": "duckdb", "path": str(settings.warehouse), "threads": DBT_THREADS,
+                     "config_options": {k: v for k, v in config.items() if k != "TimeZone"},
+                     "settings": {"TimeZone": config["TimeZone"]}}
+    # one model at a time: each Spark job uses every core of the local session already
+    spark_output = {"type": "spark", "method": "session", "host": "NA", "schema": "default", "threads": 1,
+                    "server_side_parameters": spark_conf(settings)}
+    outputs = {"duckdb": duckdb_output, "spark": spark_output}
+    profile = {"fleetloop": {"target": settings.engine, "outputs": outputs}}
     text = "# written by fleetloop from its settings (fleetloop/settings.py); edits are overwritten\n"
     (directory / "profiles.yml").write_text(text + yaml.safe_dump(profile, sort_keys=False))
     return directory

@@ -38,18 +38,15 @@
     {%- set z = '(case when ' ~ p ~ ' < 0.5 then -1 else 1 end) * (' ~ t ~ ' - (2.515517 + 0.802853 * ' ~ t ~ ' + 0.010328 * ' ~ t ~ ' * ' ~ t ~ ') / (1 + 1.432788 * ' ~ t ~ ' + 0.189269 * ' ~ t ~ ' * ' ~ t ~ ' + 0.001308 * ' ~ t ~ ' * ' ~ t ~ ' * ' ~ t ~ '))' -%}
     {%- set n = '((' ~ df ~ ') / 2)' -%}
     {%- set wilson_hilferty = n ~ ' * pow(greatest(1 - 1 / (9 * ' ~ n ~ ') + ' ~ z ~ ' * sqrt(1 / (9 * ' ~ n ~ ')), 0.01), 3)' -%}
+    {%- set poisson_cdf = list_total(list_map(int_range('0', n ~ '::bigint'),
+                                                lambda_fn(['i'], 'exp(i * ln(y) - y - ' ~ log_gamma('i + 1') ~ ')'))) -%}
+    {%- set newton_step = 'greatest(y - ((1 - ' ~ poisson_cdf ~ ') - (' ~ p ~ ')) / exp((' ~ n ~ ' - 1) * ln(y) - y - '
+                          ~ log_gamma(n) ~ '), y / 10)' -%}
     (case
         when ({{ df }}) <= 0 then null
         when {{ n }} > 5000 then 2 * {{ wilson_hilferty }}
-        else 2 * list_reduce(
-            range(12),
-            lambda y, step: greatest(
-                y - ((1 - list_sum(list_transform(range({{ n }}::bigint), lambda i: exp(i * ln(y) - y - lgamma(i + 1))))) - ({{ p }}))
-                    / exp(({{ n }} - 1) * ln(y) - y - lgamma({{ n }})),
-                y / 10
-            ),
-            greatest({{ wilson_hilferty }}, 1e-6)::double
-        )
+        else 2 * {{ list_fold(int_range('0', '12'), '(greatest(' ~ wilson_hilferty ~ ', 1e-6))::double',
+                              lambda_fn(['y', 'step'], newton_step)) }}
     end)
 {%- endmacro %}
 
@@ -66,14 +63,14 @@
     than k successes out of n at success probability p. Used conditionally: given k1 + k0 events, k1 ~
     Binomial(k1 + k0, e1 / (e1 + e0)) under equal rates. -#}
 {% macro binomial_two_sided_p(k, n, p) -%}
-    {%- set pmf_i = 'exp(lgamma((' ~ n ~ ') + 1) - lgamma(i + 1) - lgamma((' ~ n ~ ') - i + 1) + i * ln(' ~ p ~ ') + ((' ~ n ~ ') - i) * ln(1 - (' ~ p ~ ')))' -%}
-    {%- set pmf_k = 'exp(lgamma((' ~ n ~ ') + 1) - lgamma((' ~ k ~ ') + 1) - lgamma((' ~ n ~ ') - (' ~ k ~ ') + 1) + (' ~ k ~ ') * ln(' ~ p ~ ') + ((' ~ n ~ ') - (' ~ k ~ ')) * ln(1 - (' ~ p ~ ')))' -%}
+    {%- set pmf_i = 'exp(' ~ log_gamma('(' ~ n ~ ') + 1') ~ ' - ' ~ log_gamma('i + 1') ~ ' - ' ~ log_gamma('(' ~ n ~ ') - i + 1') ~ ' + i * ln(' ~ p ~ ') + ((' ~ n ~ ') - i) * ln(1 - (' ~ p ~ ')))' -%}
+    {%- set pmf_k = 'exp(' ~ log_gamma('(' ~ n ~ ') + 1') ~ ' - ' ~ log_gamma('(' ~ k ~ ') + 1') ~ ' - ' ~ log_gamma('(' ~ n ~ ') - (' ~ k ~ ') + 1') ~ ' + (' ~ k ~ ') * ln(' ~ p ~ ') + ((' ~ n ~ ') - (' ~ k ~ ')) * ln(1 - (' ~ p ~ ')))' -%}
     (case
         when ({{ n }}) = 0 then 1.0
-        else least(1.0, list_sum(list_filter(
-            list_transform(range(({{ n }})::bigint + 1), lambda i: {{ pmf_i }}),
-            lambda q: q <= {{ pmf_k }} * (1 + 1e-7)
-        )))
+        else least(1.0, {{ list_total(list_where(
+            list_map(int_range('0', '(' ~ n ~ ')::bigint + 1'), lambda_fn(['i'], pmf_i)),
+            lambda_fn(['q'], 'q <= ' ~ pmf_k ~ ' * (1 + 1e-7)')
+        )) }})
     end)
 {%- endmacro %}
 

@@ -45,18 +45,20 @@
     {%- set margin_s = definition('run', 'day_margin_s') -%}  {#- rendered always: dbt sees the ref at parse -#}
     {%- if run_date() -%}
         {{ dt_col }} between {{ run_date_literal() }} - 1 and {{ run_date_literal() }} + 1
-        and {{ ts_col }} >= {{ run_date_literal() }}::timestamptz - to_seconds({{ margin_s }})
-        and {{ ts_col }} < {{ run_date_literal() }}::timestamptz + interval 1 day + to_seconds({{ margin_s }})
+        and {{ ts_col }} >= {{ day_start_ts(run_date_literal()) }} - {{ seconds_interval(margin_s) }}
+        and {{ ts_col }} < {{ day_start_ts(run_date_literal()) }} + interval 1 day + {{ seconds_interval(margin_s) }}
     {%- else -%} true
     {%- endif -%}
 {%- endmacro %}
 
-{#- Pre-hook of incremental models (a no-op for tables, which hooks inherited from the layer reach too):
-    delete the run period (all rows without a run day), then the model
-    appends it again. Re-running a day replaces it; nothing is counted twice. -#}
+{#- Pre-hook of incremental models that append (DuckDB's strategy; a no-op for tables, which hooks inherited from
+    the layer reach too, and for insert_overwrite, Spark's, which replaces the partitions it writes itself):
+    delete the run period (all rows without a run day), then the model appends it again. Re-running a day
+    replaces it; nothing is counted twice. -#}
 {% macro replace_run_period(grain='day') -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) if execute else none -%}
-    {%- if existing is not none and model.config.materialized == 'incremental' and not should_full_refresh() -%}
+    {%- if existing is not none and model.config.materialized == 'incremental'
+        and model.config.incremental_strategy == 'append' and not should_full_refresh() -%}
         delete from {{ this }} where {{ in_run_period('dt', grain) }}
     {%- else -%} select 1
     {%- endif -%}

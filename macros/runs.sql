@@ -51,10 +51,10 @@
     with spans as (
         select
             *,
-            lead(ts, (min_sign_changes - 1)::bigint) over w as span_end_ts,
-            lead(heading_rad, (min_sign_changes - 1)::bigint) over w as span_end_heading_rad
+            {{ lead_by('ts', '(min_sign_changes - 1)::bigint', 'partition by vehicle_id order by ts') }} as span_end_ts,
+            {{ lead_by('heading_rad', '(min_sign_changes - 1)::bigint', 'partition by vehicle_id order by ts') }}
+                as span_end_heading_rad
         from {{ changes }}
-        window w as (partition by vehicle_id order by ts)
     ),
 
     qualified as (

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.sim",
     "tests.fixtures.ods",
     "tests.fixtures.warehouse",
+    "tests.fixtures.spark",
 ]

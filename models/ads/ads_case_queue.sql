@@ -16,15 +16,17 @@ catalog as (
 
 case_triggers as (
     select t.case_id, t.trigger, k.action
-    from (select case_id, unnest(triggers) as trigger from cases) as t
+    from (select case_id, {{ unnest_list('triggers') }} as trigger from cases) as t
     left join catalog as k using (trigger)
 ),
 
 case_actions as (
     select
         case_id,
-        coalesce(list_sort(list(trigger) filter (where action = 'counterfactual')), []) as replay_triggers,
-        coalesce(list_sort(list(trigger) filter (where action = 'ops_ticket')), []) as ops_triggers
+        coalesce({{ sorted_list_agg('trigger', "action = 'counterfactual'") }}, {{ empty_text_list() }})
+            as replay_triggers,
+        coalesce({{ sorted_list_agg('trigger', "action = 'ops_ticket'") }}, {{ empty_text_list() }})
+            as ops_triggers
     from case_triggers
     group by case_id
 ),
@@ -36,7 +38,7 @@ routed as (
         a.ops_triggers,
         case
             when c.perception_suspect then p.action
-            when len(a.replay_triggers) > 0 then 'counterfactual'
+            when {{ list_length('a.replay_triggers') }} > 0 then 'counterfactual'
         end as queue_action
     from cases as c
     inner join case_actions as a using (case_id)
@@ -49,16 +51,16 @@ queued as (
 )
 
 select
-    case_id::varchar as case_id,
+    case_id::string as case_id,
     dt::date as dt,
-    vehicle_id::varchar as vehicle_id,
-    site_id::varchar as site_id,
-    vehicle_class::varchar as vehicle_class,
-    ts_start::timestamptz as ts_start,
-    ts_end::timestamptz as ts_end,
-    triggers::varchar[] as triggers,
-    replay_triggers::varchar[] as replay_triggers,
-    ops_triggers::varchar[] as ops_triggers,
+    vehicle_id::string as vehicle_id,
+    site_id::string as site_id,
+    vehicle_class::string as vehicle_class,
+    {{ as_timestamp('ts_start') }} as ts_start,
+    {{ as_timestamp('ts_end') }} as ts_end,
+    {{ as_text_list('triggers') }} as triggers,
+    {{ as_text_list('replay_triggers') }} as replay_triggers,
+    {{ as_text_list('ops_triggers') }} as ops_triggers,
     n_events::bigint as n_events,
     severity::integer as severity,
     uncertainty::double as uncertainty,
@@ -67,13 +69,13 @@ select
         partition by dt order by priority desc, severity desc, ts_start asc, case_id asc
     )::bigint as queue_rank,
     perception_suspect::boolean as perception_suspect,
-    queue_action::varchar as action,
+    queue_action::string as action,
     concat_ws(
         '; ',
         reason,
         case
-            when len(ops_triggers) > 0 then
-                array_to_string(ops_triggers, ', ') || ': operations ticket (ads_ops_queue), not replayed'
+            when {{ list_length('ops_triggers') }} > 0 then
+                {{ list_join('ops_triggers', "', '") }} || ': operations ticket (ads_ops_queue), not replayed'
         end
-    )::varchar as reason
+    )::string as reason
 from queued

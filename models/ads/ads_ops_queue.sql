@@ -24,15 +24,15 @@ events as (
 ops_events as (
     select
         e.*,
-        e.trigger || ' at ' || strftime(e.ts_start at time zone 'UTC', '%H:%M:%S') || ' '
-        || json_merge_patch(e.attributes, '{"dt": null}')::varchar as label
+        e.trigger || ' at ' || {{ utc_time_of_day('e.ts_start') }} || ' ' || {{ json_without_dt('e.attributes') }}
+            as label
     from events as e
     inner join catalog as k on e.trigger = k.trigger and k.action = 'ops_ticket'
 ),
 
 case_replayable as (
     select t.case_id, bool_or(k.action != 'ops_ticket') as also_queued
-    from (select case_id, unnest(triggers) as trigger from cases) as t
+    from (select case_id, {{ unnest_list('triggers') }} as trigger from cases) as t
     left join catalog as k using (trigger)
     group by t.case_id
 ),
@@ -44,14 +44,14 @@ case_tickets as (
         c.case_id,
         c.vehicle_id,
         c.site_id,
-        list_sort(list_distinct(list(e.trigger))) as triggers,
+        {{ sorted_set_agg('e.trigger') }} as triggers,
         min(e.ts_start) as ts_start,
         max(e.ts_end) as ts_end,
         count(*) as n_events,
         max(e.severity) as severity,
         coalesce(any_value(r.also_queued), false) as also_queued,
-        list(e.label order by e.ts_start, e.event_id) as labels
-    from (select case_id, dt, vehicle_id, site_id, unnest(event_ids) as event_id from cases) as c
+        {{ ordered_list_agg('e.label', ['e.ts_start', 'e.event_id']) }} as labels
+    from (select case_id, dt, vehicle_id, site_id, {{ unnest_list('event_ids') }} as event_id from cases) as c
     inner join ops_events as e using (event_id)
     left join case_replayable as r using (case_id)
     group by c.case_id, c.dt, c.vehicle_id, c.site_id
@@ -64,13 +64,13 @@ site_tickets as (
         null as case_id,
         null as vehicle_id,
         site_id,
-        [trigger] as triggers,
+        {{ list_of('trigger') }} as triggers,
         ts_start,
         ts_end,
         1 as n_events,
         severity,
         false as also_queued,
-        [label] as labels
+        {{ list_of('label') }} as labels
     from ops_events
     where vehicle_id is null and {{ in_run_period('dt') }}
 ),
@@ -82,21 +82,21 @@ tickets as (
 )
 
 select
-    ticket_id::varchar as ticket_id,
+    ticket_id::string as ticket_id,
     dt::date as dt,
-    case_id::varchar as case_id,
-    vehicle_id::varchar as vehicle_id,
-    site_id::varchar as site_id,
-    triggers::varchar[] as triggers,
-    ts_start::timestamptz as ts_start,
-    ts_end::timestamptz as ts_end,
+    case_id::string as case_id,
+    vehicle_id::string as vehicle_id,
+    site_id::string as site_id,
+    {{ as_text_list('triggers') }} as triggers,
+    {{ as_timestamp('ts_start') }} as ts_start,
+    {{ as_timestamp('ts_end') }} as ts_end,
     n_events::bigint as n_events,
     severity::integer as severity,
     also_queued::boolean as also_queued,
     concat_ws(
         '; ',
-        array_to_string(labels, '; '),
+        {{ list_join('labels', "'; '") }},
         'severity ' || severity,
         case when also_queued then 'the case is also in ads_case_queue for its other triggers' end
-    )::varchar as reason
+    )::string as reason
 from tickets

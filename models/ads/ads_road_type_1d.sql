@@ -6,7 +6,7 @@ with road_types as (
 
 select
     dt::date as dt,
-    road_type::varchar as road_type,
+    road_type::string as road_type,
     n_vehicles::bigint as n_vehicles,
     (operating_s / 3600)::double as operating_h,
     (auto_s / 3600)::double as auto_h,

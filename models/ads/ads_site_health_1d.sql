@@ -7,8 +7,8 @@ with sites as (
 
 select
     dt::date as dt,
-    site_id::varchar as site_id,
-    city::varchar as city,
+    site_id::string as site_id,
+    city::string as city,
     n_vehicles::bigint as n_vehicles,
     (operating_s / 3600)::double as operating_h,
     km_total::double as km_total,

@@ -23,8 +23,8 @@ events as (
 windows as (
     select
         e.*,
-        e.ts_start - to_seconds(p.pre_s) as window_start,
-        e.ts_end + to_seconds(p.post_s) as window_end
+        e.ts_start - {{ seconds_interval('p.pre_s') }} as window_start,
+        e.ts_end + {{ seconds_interval('p.post_s') }} as window_end
     from events as e
     inner join params as p on e.class_key = p.vehicle_class
 ),
@@ -55,9 +55,9 @@ cases as (
         max(window_end) as ts_end,
         min(ts_start) as first_event_ts,
         max(ts_end) as last_event_ts,
-        list_sort(list_distinct(list(trigger))) as triggers,
-        list_sort(list_distinct(list(trigger || coalesce('(' || tier || ')', '')))) as trigger_labels,
-        list_sort(list(event_id)) as event_ids,
+        {{ sorted_set_agg('trigger') }} as triggers,
+        {{ sorted_set_agg("trigger || coalesce('(' || tier || ')', '')") }} as trigger_labels,
+        {{ sorted_list_agg('event_id') }} as event_ids,
         count(*) as n_events,
         max(severity) as severity,
         bool_or(trigger = 'hard_brake') as has_hard_brake
@@ -67,7 +67,7 @@ cases as (
 
 run_day_cases as (
     select
-        {{ hashed_id('case_', ['vehicle_id', 'epoch_ms(ts_start)']) }} as case_id,
+        {{ hashed_id('case_', ['vehicle_id', epoch_ms('ts_start')]) }} as case_id,
         {{ utc_date('first_event_ts') }} as dt,
         *
     from cases
@@ -80,12 +80,13 @@ case_seconds as (
         vehicle_id,
         ts_start,
         ts_end,
-        unnest(range(floor(epoch(ts_start))::bigint, floor(epoch(ts_end))::bigint + 1)) as epoch_s
+        {{ unnest_list(int_range('floor(' ~ epoch_s('ts_start') ~ ')::bigint',
+                                 'floor(' ~ epoch_s('ts_end') ~ ')::bigint + 1')) }} as epoch_s
     from run_day_cases
 ),
 
 planner as (
-    select vehicle_id, ts, norm_entropy, floor(epoch(ts))::bigint as epoch_s
+    select vehicle_id, ts, norm_entropy, floor({{ epoch_s('ts') }})::bigint as epoch_s
     from {{ ref('dwd_planner_sample') }}
     where {{ around_run_day('ts', 'dt') }}
 ),
@@ -156,7 +157,7 @@ select
     case when perception_suspect then 'raw_upload' else 'counterfactual' end as action,
     concat_ws(
         '; ',
-        array_to_string(trigger_labels, ', '),
+        {{ list_join('trigger_labels', "', '") }},
         'severity ' || severity,
         'planner uncertainty ' || round(uncertainty, 2),
         case

@@ -49,7 +49,7 @@ select
     e.ts_end,
     e.severity,
     e.attributes,
-    e.attributes ->> 'tier' as tier,
+    {{ json_text('e.attributes', 'tier') }} as tier,
     {{ seconds_between('e.ts_start', 'e.ts_end') }} as duration_s,
     h.vehicle_class,
     coalesce(h.city, s.city) as city,
@@ -57,6 +57,5 @@ select
     h.road_type,
     h.version
 from events as e
-asof left join heartbeat as h
-    on e.vehicle_id = h.vehicle_id and e.ts_start >= h.ts
+{{ asof_left_join('heartbeat', 'h', 'e.vehicle_id', 'vehicle_id', 'e.ts_start') }}
 left join sites as s on e.site_id = s.site_id

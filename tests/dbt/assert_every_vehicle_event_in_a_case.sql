@@ -8,7 +8,7 @@ with events as (
 ),
 
 memberships as (
-    select c.case_id, unnest(c.event_ids) as event_id, c.vehicle_id, c.ts_start, c.ts_end
+    select c.case_id, {{ unnest_list('c.event_ids') }} as event_id, c.vehicle_id, c.ts_start, c.ts_end
     from {{ ref('dwd_case') }} as c
 )
 

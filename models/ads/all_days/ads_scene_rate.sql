@@ -7,24 +7,24 @@
 -- the scenes of each event (sources dws.dws_tag_1d, dws.dws_scene_1d, dwd.dwd_event_scene) and this model
 -- counts and rates them with the warehouse's own definitions (event families, MPS).
 with tag_exposure as (
-    {{ scene_store_columns('dws', 'dws_tag_1d', {'dt': 'date', 'tag': 'varchar', 'site_id': 'varchar',
-                                                 'version': 'varchar', 'seconds': 'bigint', 'km': 'double'}) }}
+    {{ scene_store_columns('dws', 'dws_tag_1d', {'dt': 'date', 'tag': 'string', 'site_id': 'string',
+                                                 'version': 'string', 'seconds': 'bigint', 'km': 'double'}) }}
 ),
 
 scene_exposure as (
-    {{ scene_store_columns('dws', 'dws_scene_1d', {'dt': 'date', 'scene_kind': 'varchar', 'scene': 'varchar',
-                                                   'site_id': 'varchar', 'version': 'varchar', 'seconds': 'bigint',
+    {{ scene_store_columns('dws', 'dws_scene_1d', {'dt': 'date', 'scene_kind': 'string', 'scene': 'string',
+                                                   'site_id': 'string', 'version': 'string', 'seconds': 'bigint',
                                                    'km': 'double'}) }}
 ),
 
 event_scenes as (
-    {{ scene_store_columns('dwd', 'dwd_event_scene', {'event_id': 'varchar', 'scene': 'varchar',
-                                                      'site_id': 'varchar', 'version': 'varchar'}) }}
+    {{ scene_store_columns('dwd', 'dwd_event_scene', {'event_id': 'string', 'scene': 'string',
+                                                      'site_id': 'string', 'version': 'string'}) }}
 ),
 
 tag_map as (
-    {{ scene_store_columns('dwd', 'dim_tag', {'tag': 'varchar', 'family': 'varchar', 'rule': 'varchar',
-                                              'description': 'varchar'}) }}
+    {{ scene_store_columns('dwd', 'dim_tag', {'tag': 'string', 'family': 'string', 'rule': 'string',
+                                              'description': 'string'}) }}
 ),
 
 scene_definitions as (
@@ -114,14 +114,14 @@ rated as (
 )
 
 select
-    scene::varchar as scene,
-    scene_kind::varchar as scene_kind,
-    tag_family::varchar as tag_family,
-    definition::varchar as definition,
-    description::varchar as description,
-    site_id::varchar as site_id,
-    version::varchar as version,
-    metric::varchar as metric,
+    scene::string as scene,
+    scene_kind::string as scene_kind,
+    tag_family::string as tag_family,
+    definition::string as definition,
+    description::string as description,
+    site_id::string as site_id,
+    version::string as version,
+    metric::string as metric,
     first_dt::date as first_dt,
     last_dt::date as last_dt,
     n_days::bigint as n_days,

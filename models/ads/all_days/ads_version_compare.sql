@@ -60,10 +60,10 @@ tested as (
 )
 
 select
-    version::varchar as version,
-    metric::varchar as metric,
+    version::string as version,
+    metric::string as metric,
     (version = baseline_version)::boolean as is_baseline,
-    baseline_version::varchar as baseline_version,
+    baseline_version::string as baseline_version,
     first_dt::date as first_dt,
     last_dt::date as last_dt,
     n_days::bigint as n_days,

@@ -17,9 +17,9 @@ hits as (
         n.vehicle_id,
         n.ts,
         n.operator_id,
-        list_sort(list_distinct(list(k.tag))) as tags,
-        list_sort(list_distinct(list(k.keyword))) as keywords,
-        list_sort(list_distinct(list(k.counts_toward))) as counts_toward
+        {{ sorted_set_agg('k.tag') }} as tags,
+        {{ sorted_set_agg('k.keyword') }} as keywords,
+        {{ sorted_set_agg('k.counts_toward') }} as counts_toward
     from notes as n
     inner join keywords as k
         on (k.language = 'en' and contains(lower(n.text), lower(k.keyword)))
@@ -34,9 +34,9 @@ select
     n.operator_id,
     n.takeover_id,
     n.text,
-    coalesce(h.tags, []::varchar[]) as keyword_tags,
-    coalesce(h.keywords, []::varchar[]) as keywords,
-    coalesce(h.counts_toward, []::varchar[]) as counts_toward,
+    coalesce(h.tags, {{ empty_text_list() }}) as keyword_tags,
+    coalesce(h.keywords, {{ empty_text_list() }}) as keywords,
+    coalesce(h.counts_toward, {{ empty_text_list() }}) as counts_toward,
     v.site_id
 from notes as n
 left join hits as h

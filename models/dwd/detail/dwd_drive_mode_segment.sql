@@ -41,7 +41,7 @@ segments as (
 )
 
 select
-    {{ hashed_id('seg_', ['s.vehicle_id', 'epoch_ms(s.ts_start)']) }} as segment_id,
+    {{ hashed_id('seg_', ['s.vehicle_id', epoch_ms('s.ts_start')]) }} as segment_id,
     s.dt,
     s.vehicle_id,
     h.vehicle_class,

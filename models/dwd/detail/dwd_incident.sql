@@ -49,4 +49,4 @@ select
     h.version
 from classified as i
 left join vehicles as v on i.vehicle_id = v.vehicle_id
-asof left join heartbeat as h on i.vehicle_id = h.vehicle_id and i.ts >= h.ts
+{{ asof_left_join('heartbeat', 'h', 'i.vehicle_id', 'vehicle_id', 'i.ts') }}

@@ -10,7 +10,7 @@ tracks as (
     select
         *,
         {{ seconds_between('min(ts) over t', 'max(ts) over t') }} as track_lifetime_s,
-        round(epoch_ms(ts) / ({{ definition('run', 'sample_period_s') }} * 1000))::bigint as tick
+        round({{ epoch_ms('ts') }} / ({{ definition('run', 'sample_period_s') }} * 1000))::bigint as tick
     from objects
     window t as (partition by vehicle_id, object_id)
 ),
@@ -24,7 +24,7 @@ ego as (
     from (
         select
             vehicle_id,
-            round(epoch_ms(ts) / ({{ definition('run', 'sample_period_s') }} * 1000))::bigint as tick,
+            round({{ epoch_ms('ts') }} / ({{ definition('run', 'sample_period_s') }} * 1000))::bigint as tick,
             ts,
             x_m,
             y_m,

@@ -12,9 +12,9 @@ shaped as (
         vehicle_id,
         ts,
         commanded_steering_deg,
-        len(candidate_scores) as n_candidates,
-        list_sum(candidate_scores) as score_sum,
-        list_max(candidate_scores) as top1_score,
+        {{ list_length('candidate_scores') }} as n_candidates,
+        {{ list_total('candidate_scores') }} as score_sum,
+        {{ list_maximum('candidate_scores') }} as top1_score,
         candidate_scores
     from planner
 )
@@ -27,15 +27,16 @@ select
     n_candidates,
     case
         when n_candidates >= 2 and score_sum > 0 then
-            round(greatest(0.0, -list_sum(list_transform(
-                candidate_scores,
-                lambda s: case when s > 0 then (s / score_sum) * ln(s / score_sum) else 0 end
-            )) / ln(n_candidates)), 9)
+            round(greatest(0.0, -{{ list_total(list_map(
+                'candidate_scores',
+                lambda_fn(['s'], 'case when s > 0 then (s / score_sum) * ln(s / score_sum) else 0 end')
+            )) }} / ln(n_candidates)), 9)
     end as norm_entropy,
     case
         when n_candidates >= 2 then round(top1_score - case
-            when len(list_filter(candidate_scores, lambda s: s = top1_score)) >= 2 then top1_score
-            else list_max(list_filter(candidate_scores, lambda s: s < top1_score))
+            when {{ list_length(list_where('candidate_scores', lambda_fn(['s'], 's = top1_score'))) }} >= 2
+                then top1_score
+            else {{ list_maximum(list_where('candidate_scores', lambda_fn(['s'], 's < top1_score'))) }}
         end, 9)
     end as top_margin
 from shaped

@@ -13,7 +13,7 @@
 -- is_segment_start: the sample opens a drive-mode segment (first of the day, after a long gap, or a change
 -- of day, drive mode, road type, site, route or version, compared as one hash); all lags share one sort.
 with pose as (
-    select dt, vehicle_id, ts, epoch_us(ts) as ts_us, x_m, y_m, speed_mps, drive_mode, route_id
+    select dt, vehicle_id, ts, {{ epoch_us('ts') }} as ts_us, x_m, y_m, speed_mps, drive_mode, route_id
     from {{ source('ods', 'ods_pose') }}
     where {{ around_run_day('ts', 'dt') }}
 ),
@@ -31,16 +31,19 @@ lane_cells as (
 heartbeat_intervals as (
     select
         *,
-        epoch_us(ts) as from_us,
+        {{ epoch_us('ts') }} as from_us,
         coalesce(
-            epoch_us(lead(ts) over (partition by vehicle_id order by ts)),
-            epoch_us(ts) + ({{ definition('run', 'day_margin_s') }} * 1000000)::bigint
+            {{ epoch_us('lead(ts) over (partition by vehicle_id order by ts)') }},
+            {{ epoch_us('ts') }} + ({{ definition('run', 'day_margin_s') }} * 1000000)::bigint
         ) as until_us
     from heartbeat
 ),
 
 heartbeat_seconds as (
-    select *, unnest(range(from_us // 1000000, (until_us - 1) // 1000000 + 1)) as ts_s
+    select
+        *,
+        {{ unnest_list(int_range(int_div('from_us', '1000000'), int_div('(until_us - 1)', '1000000') ~ ' + 1')) }}
+            as ts_s
     from heartbeat_intervals
 ),
 
@@ -55,7 +58,7 @@ joined as (
     from pose as p
     left join heartbeat_seconds as h
         on p.vehicle_id = h.vehicle_id
-        and p.ts_us // 1000000 = h.ts_s
+        and {{ int_div('p.ts_us', '1000000') }} = h.ts_s
         and p.ts_us >= h.from_us
         and p.ts_us < h.until_us
 ),
@@ -83,7 +86,8 @@ keyed as (
         route_id,
         road_type,
         heartbeat_ts,
-        hash(ts_us // 86400000000, drive_mode, road_type, site_id, route_id, version) as dimension_hash
+        {{ row_hash([int_div('ts_us', '86400000000'), 'drive_mode', 'road_type', 'site_id', 'route_id', 'version']) }}
+            as dimension_hash
     from dimensioned
 ),
 

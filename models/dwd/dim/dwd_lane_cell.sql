@@ -39,7 +39,7 @@ along as (
         left_y_m + (next_left_y_m - left_y_m) * i / n_along as l_y,
         right_x_m + (next_right_x_m - right_x_m) * i / n_along as r_x,
         right_y_m + (next_right_y_m - right_y_m) * i / n_along as r_y
-    from (select *, unnest(range(0, n_along + 1)) as i from sized)
+    from (select *, {{ unnest_list(int_range('0', 'n_along + 1')) }} as i from sized)
 ),
 
 sampled as (
@@ -48,7 +48,7 @@ sampled as (
         road_type,
         {{ lane_cell('l_x + (r_x - l_x) * j / n_across') }} as cell_x,
         {{ lane_cell('l_y + (r_y - l_y) * j / n_across') }} as cell_y
-    from (select *, unnest(range(0, n_across + 1)) as j from along)
+    from (select *, {{ unnest_list(int_range('0', 'n_across + 1')) }} as j from along)
 ),
 
 counted as (

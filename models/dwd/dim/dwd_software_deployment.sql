@@ -15,6 +15,6 @@ select
     deployed_at as valid_from,
     coalesce(
         lead(deployed_at) over (partition by vehicle_id order by deployed_at),
-        timestamptz '9999-12-31 00:00:00+00'
+        {{ end_of_time() }}
     ) as valid_to
 from deduplicated

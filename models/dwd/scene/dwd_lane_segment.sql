@@ -3,7 +3,7 @@
 -- widened by its reach (1.5 lane widths: the ego's lane and the centrelines of its neighbours, whose lanes
 -- lane_count counts), so that a position finds its nearest segments by an equi-join on (site_id, route_id,
 -- cell_x, cell_y) and projects onto each exactly.
-{{ config(materialized='table', pre_hook=[]) }}
+{{ config(materialized='table', pre_hook=[], partition_by=none) }}
 with lane_points as (
     select
         site_id, route_id, lane_id, successors, seq, x_m, y_m, left_x_m, left_y_m, right_x_m, right_y_m,
@@ -41,7 +41,7 @@ select
     site_id,
     route_id,
     lane_id,
-    string_split(successors, '|') as successors,
+    {{ split_text('successors', '|') }} as successors,
     seq,
     x_m,
     y_m,
@@ -57,14 +57,12 @@ select
     turn,
     reach_m,
     cell_x,
-    unnest(range(
-        {{ lane_cell('least(y_m, next_y_m) - reach_m') }}, {{ lane_cell('greatest(y_m, next_y_m) + reach_m') }} + 1
-    )) as cell_y
+    {{ unnest_list(int_range(lane_cell('least(y_m, next_y_m) - reach_m'),
+                             lane_cell('greatest(y_m, next_y_m) + reach_m') ~ ' + 1')) }} as cell_y
 from (
     select
         *,
-        unnest(range(
-            {{ lane_cell('least(x_m, next_x_m) - reach_m') }}, {{ lane_cell('greatest(x_m, next_x_m) + reach_m') }} + 1
-        )) as cell_x
+        {{ unnest_list(int_range(lane_cell('least(x_m, next_x_m) - reach_m'),
+                                 lane_cell('greatest(x_m, next_x_m) + reach_m') ~ ' + 1')) }} as cell_x
     from placed
 )

@@ -7,7 +7,7 @@ notes as (
     select n.*, coalesce(v.vehicle_class, '*') as vehicle_class
     from {{ ref('dwd_asr_note') }} as n
     left join {{ ref('dwd_vehicle') }} as v on n.vehicle_id = v.vehicle_id
-    where {{ in_run_period('n.dt') }} and len(n.keyword_tags) > 0
+    where {{ in_run_period('n.dt') }} and {{ list_length('n.keyword_tags') }} > 0
 )
 
 select
@@ -19,13 +19,12 @@ select
     n.ts as ts_start,
     n.ts as ts_end,
     p.severity::integer as severity,
-    json_object(
-        'dt', n.dt::varchar,
-        'tags', n.keyword_tags,
-        'keywords', n.keywords,
-        'counts_toward', n.counts_toward,
-        'operator_id', n.operator_id,
-        'takeover_id', n.takeover_id
-    ) as attributes
+    {{ json_object_of([
+        ('dt', 'n.dt::string'),
+        ('tags', 'n.keyword_tags'),
+        ('keywords', 'n.keywords'),
+        ('counts_toward', 'n.counts_toward'),
+        ('operator_id', 'n.operator_id'),
+        ('takeover_id', 'n.takeover_id')]) }} as attributes
 from notes as n
 inner join params as p on n.vehicle_class = p.vehicle_class

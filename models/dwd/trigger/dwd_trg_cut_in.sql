@@ -38,7 +38,7 @@ sequenced as (
 ),
 
 cut_ins as (
-    select q.*, v.site_id, prm.* exclude (prm.vehicle_class)
+    select q.*, v.site_id, {{ star_except(['vehicle_class'], 'prm') }}
     from sequenced as q
     inner join pose as p on q.vehicle_id = p.vehicle_id and q.ts = p.ts
     left join vehicles as v on q.vehicle_id = v.vehicle_id

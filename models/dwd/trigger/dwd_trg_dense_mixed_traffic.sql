@@ -18,12 +18,8 @@ counts as (
         regexp_extract(count_column, '^n_([a-z]+)_([0-9]+)m$', 2)::double as radius_m,
         n_objects
     from (
-        unpivot (
-            select vehicle_id, ts, columns('^n_[a-z]+_[0-9]+m$')
-            from {{ source('ods', 'ods_perception_summary') }}
-            where {{ around_run_day('ts', 'dt') }}
-        )
-        on columns('^n_[a-z]+_[0-9]+m$') into name count_column value n_objects
+        {{ unpivot_matching(source('ods', 'ods_perception_summary'), around_run_day('ts', 'dt'), ['vehicle_id', 'ts'],
+                            '^n_[a-z]+_[0-9]+m$', 'count_column', 'n_objects') }}
     )
 ),
 
@@ -42,7 +38,7 @@ grouped as (
 ),
 
 dense as (
-    select g.*, p.* exclude (p.vehicle_class, p.radius_m)
+    select g.*, {{ star_except(['vehicle_class', 'radius_m'], 'p') }}
     from grouped as g
     inner join params as p on g.vehicle_class = p.vehicle_class and g.radius_m = p.radius_m
     where g.n_vru >= p.min_vru and g.n_vehicle >= p.min_vehicles

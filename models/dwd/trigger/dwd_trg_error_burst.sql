@@ -16,11 +16,11 @@ bursts as (
     from (
         select
             codes.*,
-            params.* exclude (vehicle_class),
-            lead(codes.ts, (params.min_codes - 1)::bigint) over w as burst_end_ts
+            {{ star_except(['vehicle_class'], 'params') }},
+            {{ lead_by('codes.ts', '(params.min_codes - 1)::bigint',
+                       'partition by codes.vehicle_id, codes.module order by codes.ts') }} as burst_end_ts
         from codes
         inner join params using (vehicle_class)
-        window w as (partition by codes.vehicle_id, codes.module order by codes.ts)
     )
     where burst_end_ts is not null and {{ seconds_between('ts', 'burst_end_ts') }} <= window_s + 1e-9
 ),
@@ -69,11 +69,10 @@ select
     ts_start,
     ts_end,
     severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'module', module,
-        'codes', n_codes,
-        'duration_s', {{ seconds_between('ts_start', 'ts_end') }}
-    ) as attributes
+    {{ json_object_of([
+        ('dt', utc_date('ts_start') ~ '::string'),
+        ('module', 'module'),
+        ('codes', 'n_codes'),
+        ('duration_s', seconds_between('ts_start', 'ts_end'))]) }} as attributes
 from counted
 where {{ on_run_day('ts_start', utc_date('ts_start')) }}

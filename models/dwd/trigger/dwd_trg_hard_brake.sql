@@ -22,7 +22,7 @@ pose as (
 ),
 
 braking as (
-    select pose.*, params.* exclude (vehicle_class)
+    select pose.*, {{ star_except(['vehicle_class'], 'params') }}
     from pose
     inner join params using (vehicle_class)
     where pose.acc_lon_mps2 <= params.tier_mild_mps2
@@ -30,7 +30,7 @@ braking as (
 
 summarised as (
     {{ merged_events('braking', 'n_samples', {
-        'speed_at_start_mps': 'arg_min(speed_mps, ts)',
+        'speed_at_start_mps': value_at_min('speed_mps', 'ts'),
         'min_acc_lon_mps2': 'min(acc_lon_mps2)',
         'min_duration_s': 'any_value(min_duration_s)',
         'min_speed_mps': 'any_value(min_speed_mps)',

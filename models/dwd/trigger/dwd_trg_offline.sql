@@ -43,11 +43,10 @@ select
     o.ts_start,
     o.ts_end,
     o.severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('o.ts_start') }}::varchar,
-        'duration_s', {{ seconds_between('o.ts_start', 'o.ts_end') }},
-        'task_status', o.status_before
-    ) as attributes
+    {{ json_object_of([
+        ('dt', utc_date('o.ts_start') ~ '::string'),
+        ('duration_s', seconds_between('o.ts_start', 'o.ts_end')),
+        ('task_status', 'o.status_before')]) }} as attributes
 from offline as o
 left join vehicles as v on o.vehicle_id = v.vehicle_id
 where {{ on_run_day('o.ts_start', utc_date('o.ts_start')) }}

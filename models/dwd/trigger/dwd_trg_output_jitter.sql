@@ -18,7 +18,7 @@ planner as (
 steering as (
     select
         planner.*,
-        params.* exclude (vehicle_class),
+        {{ star_except(['vehicle_class'], 'params') }},
         sign(planner.commanded_steering_deg) as steer_sign,
         null::double as heading_rad,
         null::double as max_net_heading_rad

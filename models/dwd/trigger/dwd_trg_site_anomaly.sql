@@ -2,7 +2,7 @@
 -- stuck or crawling = active vehicles whose mean driving speed < crawl_speed_mps; fires when their count
 -- >= min_vehicles and their share of the active vehicles >= min_share. Site-wide: vehicle_id is null.
 with params as (
-    select * exclude (vehicle_class)
+    select {{ star_except(['vehicle_class']) }}
     from (
         {{ trigger_params('site_anomaly', ['window_s', 'min_share', 'min_vehicles', 'crawl_speed_mps', 'severity']) }}
     )
@@ -18,7 +18,7 @@ heartbeat as (
 per_vehicle as (
     select
         h.site_id,
-        floor(epoch(h.ts) / p.window_s)::bigint as window_no,
+        floor({{ epoch_s('h.ts') }} / p.window_s)::bigint as window_no,
         h.vehicle_id,
         {{ exact_sum('h.speed_mps') }} / count(h.speed_mps) as mean_speed_mps,
         any_value(p.crawl_speed_mps) as crawl_speed_mps
@@ -41,8 +41,8 @@ anomalies as (
     select
         s.*,
         s.n_crawling / s.n_active as crawling_share,
-        to_timestamp(s.window_no * p.window_s) as ts_start,
-        to_timestamp((s.window_no + 1) * p.window_s) as ts_end,
+        {{ from_epoch_s('s.window_no * p.window_s') }} as ts_start,
+        {{ from_epoch_s('(s.window_no + 1) * p.window_s') }} as ts_end,
         p.severity
     from per_site as s
     cross join params as p
@@ -50,18 +50,17 @@ anomalies as (
 )
 
 select
-    {{ event_id("'site_anomaly'", 'null::varchar', 'site_id', 'ts_start') }} as event_id,
+    {{ event_id("'site_anomaly'", 'null::string', 'site_id', 'ts_start') }} as event_id,
     {{ utc_date('ts_start') }} as dt,
-    null::varchar as vehicle_id,
+    null::string as vehicle_id,
     site_id,
     'site_anomaly' as trigger,
     ts_start,
     ts_end,
     severity::integer as severity,
-    json_object(
-        'dt', {{ utc_date('ts_start') }}::varchar,
-        'active_vehicles', n_active,
-        'crawling_vehicles', n_crawling,
-        'crawling_share', crawling_share
-    ) as attributes
+    {{ json_object_of([
+        ('dt', utc_date('ts_start') ~ '::string'),
+        ('active_vehicles', 'n_active'),
+        ('crawling_vehicles', 'n_crawling'),
+        ('crawling_share', 'crawling_share')]) }} as attributes
 from anomalies

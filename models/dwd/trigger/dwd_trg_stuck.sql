@@ -21,7 +21,7 @@ pose as (
 ),
 
 halted as (
-    select pose.*, params.* exclude (vehicle_class)
+    select pose.*, {{ star_except(['vehicle_class'], 'params') }}
     from pose
     inner join params using (vehicle_class)
     where pose.task_status = 'driving' and pose.speed_mps < params.max_speed_mps

@@ -17,12 +17,11 @@ select
     t.ts_start,
     t.ts_end,
     p.severity::integer as severity,
-    json_object(
-        'dt', t.dt::varchar,
-        'takeover_id', t.takeover_id,
-        'duration_s', t.duration_s,
-        'channel', t.channel,
-        'initiator', t.initiator
-    ) as attributes
+    {{ json_object_of([
+        ('dt', 't.dt::string'),
+        ('takeover_id', 't.takeover_id'),
+        ('duration_s', 't.duration_s'),
+        ('channel', 't.channel'),
+        ('initiator', 't.initiator')]) }} as attributes
 from takeovers as t
 inner join params as p on p.vehicle_class = coalesce(t.vehicle_class, '*')

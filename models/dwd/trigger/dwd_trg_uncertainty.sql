@@ -16,7 +16,7 @@ planner as (
 ),
 
 flat as (
-    select planner.*, params.* exclude (vehicle_class)
+    select planner.*, {{ star_except(['vehicle_class'], 'params') }}
     from planner
     inner join params using (vehicle_class)
     where planner.norm_entropy >= params.min_norm_entropy or planner.top_margin < params.max_top_margin

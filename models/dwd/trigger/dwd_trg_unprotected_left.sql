@@ -26,7 +26,7 @@ pose as (
 ),
 
 turning as (
-    select s.vehicle_id, s.ts, s.oncoming_50m, p.yaw_rate_rps, v.site_id, prm.* exclude (prm.vehicle_class)
+    select s.vehicle_id, s.ts, s.oncoming_50m, p.yaw_rate_rps, v.site_id, {{ star_except(['vehicle_class'], 'prm') }}
     from summary as s
     inner join pose as p on s.vehicle_id = p.vehicle_id and s.ts = p.ts
     left join vehicles as v on s.vehicle_id = v.vehicle_id
@@ -39,7 +39,7 @@ unprotected as (
     from turning as t
     anti join summary as l
         on t.vehicle_id = l.vehicle_id
-        and t.ts - to_seconds(t.signal_lookback_s) <= l.ts
+        and t.ts - {{ seconds_interval('t.signal_lookback_s') }} <= l.ts
         and t.ts >= l.ts
         and t.signal_near_m > l.tl_distance_m
 ),

@@ -21,6 +21,6 @@ select
     c.ts as ts_start,
     c.ts as ts_end,
     p.severity::integer as severity,
-    json_object('dt', c.dt::varchar, 'reason', c.reason) as attributes
+    {{ json_object_of([('dt', 'c.dt::string'), ('reason', 'c.reason')]) }} as attributes
 from calls as c
 inner join params as p on c.call_type = p.trigger and c.vehicle_class = p.vehicle_class

@@ -24,7 +24,7 @@ pose as (
 ),
 
 swings as (
-    select pose.*, params.* exclude (vehicle_class), sign(pose.yaw_rate_rps) as swing_sign
+    select pose.*, {{ star_except(['vehicle_class'], 'params') }}, sign(pose.yaw_rate_rps) as swing_sign
     from pose
     inner join params using (vehicle_class)
     where pose.speed_mps >= params.min_speed_mps and abs(pose.yaw_rate_rps) >= params.min_swing_rps

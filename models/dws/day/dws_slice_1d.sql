@@ -57,11 +57,13 @@ incident_counts as (
 ),
 
 unioned as (
-    select * from exposure
-    union all by name
-    select * from event_counts
-    union all by name
-    select * from incident_counts
+    {%- set counts = [] %}
+    {%- for t in trigger_names() %}{% do counts.append('n_' ~ t) %}{% endfor %}
+    {%- do counts.extend(['n_hard_brake_hard_or_severe', 'n_stuck_problem', 'n_mps', 'stuck_s', 'offline_s']) %}
+    {{ union_all_by_name([
+        ('exposure', dims + ['km_auto', 'km_remote', 'km_manual', 'km_fault', 'operating_s', 'auto_s', 'km_total']),
+        ('event_counts', dims + counts),
+        ('incident_counts', dims + ['n_incidents', 'n_mpd_all', 'n_mpd_resp'])]) }}
 )
 
 select
