@@ -1,14 +1,15 @@
 """``counterfactual_solutions``: the nightly counterfactual scorer over the day's case queue.
 
 Reads ``ads.ads_case_queue`` (asset ['ads', 'ads_case_queue']) through the ``warehouse`` resource, scores
-the day's whole queue in queue order with ``fleetloop.scorer.nightly`` on the settings' worker processes within
-the settings' night window (``scorer_processes``, ``scorer_budget_s``, and the installation's case cap
-``scorer_max_cases`` if any; a run config's ``processes``, ``budget_s`` or ``top_k`` other than 0 overrides them) and replaces the day in schema ``scorer`` (solutions, upload_plan,
-raw_upload_requests, not_reached); packages go to ``Settings.packages``. Which cases are replayed comes from the
-trigger catalog (``seeds/trigger_catalog.csv``): operations cases are tickets in ``ads.ads_ops_queue`` and never
-reach the scorer. A case counts as improved only when a solution resolves one of its own triggers; the metadata
-gives the improved share, the triggers resolved, and the cases the budget did not reach. Deterministic for a
-given seed, whatever the number of processes.
+the day's whole queue in queue order with ``fleetloop.scorer.nightly`` on the settings' worker processes, or as
+Spark tasks when the installation's engine is Spark (``fleetloop.scorer.spark_fanout``), within the settings'
+night window (``scorer_processes``, ``scorer_budget_s``, and the installation's case cap ``scorer_max_cases`` if
+any; a run config's ``processes``, ``budget_s`` or ``top_k`` other than 0 overrides them) and replaces the day in
+schema ``scorer`` (solutions, upload_plan, raw_upload_requests, not_reached); packages go to
+``Settings.packages``. Which cases are replayed comes from the trigger catalog (``seeds/trigger_catalog.csv``):
+operations cases are tickets in ``ads.ads_ops_queue`` and never reach the scorer. A case counts as improved only
+when a solution resolves one of its own triggers; the metadata gives the improved share, the triggers resolved,
+and the cases the budget did not reach. Deterministic for a given seed, whatever the number of processes.
 """
 
 # No ``from __future__ import annotations`` here: Dagster resolves the config annotation at definition time.
@@ -23,6 +24,7 @@ import pydantic
 
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop.scorer.nightly import NightlyConfig, run_nightly, write_tables
+from fleetloop.spark import spark_session
 
 CASE_QUEUE_KEY = dg.AssetKey(["ads", "ads_case_queue"])
 
@@ -65,8 +67,9 @@ def _score_day(day: str, config: ScorerConfig, warehouse: WarehouseResource) -> 
     cfg.processes = cfg.processes or settings.scorer_cores
     cfg.top_k = cfg.top_k or settings.scorer_max_cases
     clock = time.perf_counter()
+    spark = spark_session(settings) if settings.engine == "spark" else None
     with warehouse.connect() as con:
-        tables = run_nightly(con, day, packages, cfg)
+        tables = run_nightly(con, day, packages, cfg, spark)
         counts = write_tables(con, day, tables)
     wall_s = time.perf_counter() - clock
     sols = tables["solutions"]
@@ -79,6 +82,7 @@ def _score_day(day: str, config: ScorerConfig, warehouse: WarehouseResource) -> 
         "not_reached_by_cause": dg.MetadataValue.json(dict(sorted(missed.items()))),
         "budget_s": cfg.budget_s,
         "processes": cfg.processes,
+        "engine": settings.engine,
         "wall_s": wall_s,
         "improved": len(improved),
         "improved_share": len(improved) / len(sols) if sols else 0.0,

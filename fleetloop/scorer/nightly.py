@@ -36,6 +36,7 @@ from fleetloop.scorer import package, parallel, routing
 from fleetloop.scorer.scene import Scene
 from fleetloop.scorer.scoring import COMPONENTS
 from fleetloop.scorer.solve import SearchConfig, solve
+from fleetloop.scorer.spark_fanout import spark_fan_out
 from fleetloop.scorer.warehouse_scene import load_case
 
 SCORE_KEYS = COMPONENTS + ("pdms",)
@@ -256,9 +257,11 @@ def _not_reached_row(case: dict, day: dt.date, cause: str, reason: str) -> dict:
             "uncertainty": case["uncertainty"], "cause": cause, "reason": reason}
 
 
-def run_nightly(con, day, packages_dir: Path, cfg: NightlyConfig | None = None) -> dict[str, list[dict]]:
+def run_nightly(con, day, packages_dir: Path, cfg: NightlyConfig | None = None,
+                spark=None) -> dict[str, list[dict]]:
     """Score the day's queue in queue order within the config's budget; returns the rows of the four scorer
-    tables (not yet written)."""
+    tables (not yet written). With a Spark session ``spark`` the replays run as Spark tasks
+    (``spark_fanout``), else on ``cfg.processes`` local processes; the rows are the same."""
     cfg = cfg or NightlyConfig()
     day = parse_partition(day)
     clock = time.monotonic()
@@ -273,12 +276,16 @@ def run_nightly(con, day, packages_dir: Path, cfg: NightlyConfig | None = None) 
         elif case["action"] == REPLAY:
             replays.append(case)
     deadline = None if cfg.budget_s is None else clock + cfg.budget_s
-    results = parallel.fan_out(replays, partial(_load, con, day),
-                               partial(score_scene, day=day, packages_dir=Path(packages_dir), cfg=cfg),
-                               cfg.processes, deadline)
+    load = partial(_load, con, day)
+    score = partial(score_scene, day=day, packages_dir=Path(packages_dir), cfg=cfg)
+    if spark is None:
+        results = parallel.fan_out(replays, load, score, cfg.processes, deadline)
+    else:
+        results = spark_fan_out(spark, replays, load, score, deadline)
+    workers = f"{cfg.processes} processes" if spark is None else "Spark"
     solutions = [r for r in results if r is not parallel.NOT_REACHED]
-    late = [_not_reached_row(c, day, TIME_BUDGET, f"the time budget of {cfg.budget_s:g} s on {cfg.processes} "
-                             "processes was spent before the case began")
+    late = [_not_reached_row(c, day, TIME_BUDGET, f"the time budget of {cfg.budget_s:g} s on {workers} "
+                             "was spent before the case began")
             for c, r in zip(replays, results, strict=True) if r is parallel.NOT_REACHED]
     not_reached = sorted(late + not_reached, key=lambda r: (r["queue_rank"], r["case_id"]))
     items = [{"case_id": r["case_id"], "kind": "solution", "bytes": r["package_bytes"], "severity": r["severity"],
