@@ -1,7 +1,7 @@
 """The raw landing as external assets (where the lineage graph starts) and the late-data sensor.
 
 The sensor compares each past day's folder prints (names, sizes, SHA-256: ``fleetloop.landing``) with what the
-day's ODS load read (the landing manifest, when the warehouse has one) or else with its own previous scan (its
+day's ODS load read (the landing manifest in the lake, once a load wrote one) or else with its own previous scan (its
 cursor, which also caches the hashes), and asks for a rebuild of the changed sources' ODS assets and everything
 downstream. Problems in the landing (bad folder names, links out of it) are logged by name and in the tick's
 skip reason; the rest is scanned.
@@ -12,15 +12,14 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import astuple, dataclass, field
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from dagster_pipelines.resources import WarehouseResource
+from fleetloop import lake
 from fleetloop.contract import SOURCES
 from fleetloop.landing import FileState, FolderKey, LandingScan, manifest_prints, scan_landing
-from fleetloop.runlock import RunLockBusy, holding
 
 RAW_GROUP = "raw"
 
@@ -47,7 +46,6 @@ def raw_asset_specs(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetSpe
 CURSOR_VERSION = 2
 HASH_BUDGET_BYTES = 2 << 30  # hashed per tick at most, so a tick ends well inside Dagster's sensor timeout
 PROBLEMS_NAMED = 20  # problems named in one tick's log and skip reason
-SENSOR_PURPOSE = "late-data sensor"  # how the sensor names itself while it holds the run lock to read
 
 
 @dataclass
@@ -126,17 +124,17 @@ def late_sources(
 
 
 def read_manifest(warehouse: WarehouseResource, keys: list[FolderKey], log) -> dict[FolderKey, str]:
-    """The manifest's prints of ``keys``, read under the run lock (so no run starts half-way through the read);
-    empty when there is no warehouse yet, a run holds it, or it cannot be read (the cursor is the reference)."""
-    if not keys or not Path(warehouse.database).is_file():
+    """The manifest's prints of ``keys``, read from the lake (each source-day's manifest file is replaced
+    atomically by its load, so no lock is needed); empty when nothing was loaded yet or it cannot be read (the
+    cursor is the reference)."""
+    settings = warehouse.settings
+    if not keys or not settings.lake.is_dir():
         return {}
     try:
-        with holding(warehouse.database, None, SENSOR_PURPOSE), warehouse.connect(read_only=True) as con:
+        with lake.session(settings.lake, settings, ods=True) as con:
             return manifest_prints(con, keys)
-    except RunLockBusy as exc:
-        log.info(f"landing manifest not read, comparing with the previous scan: {exc}")
     except duckdb.Error as exc:
-        log.warning(f"landing manifest of {warehouse.database} not readable, comparing with the previous scan: {exc}")
+        log.warning(f"landing manifest of {settings.lake} not readable, comparing with the previous scan: {exc}")
     return {}
 
 
