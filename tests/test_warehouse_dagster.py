@@ -10,14 +10,18 @@ import dagster as dg
 import pytest
 
 from dagster_pipelines.partitions import daily_partitions
+from dagster_pipelines.resources import WarehouseResource
 from dagster_pipelines.warehouse import build_defs
 from fleetloop.settings import Settings
+from tests.fixtures.ods import lake_of
 from tests.fixtures.warehouse import copy_warehouse
 from tests.test_warehouse_incremental import _differences
 
 
-def _warehouse_defs(warehouse) -> tuple[dg.Definitions, dg.PartitionsDefinition]:
-    settings = Settings.for_home(warehouse.parent, warehouse=warehouse, start_date=dt.date(2026, 1, 1))
+def _warehouse_defs(warehouse, lake=None) -> tuple[dg.Definitions, dg.PartitionsDefinition]:
+    """The warehouse's definitions over ``warehouse`` and the ODS lake ``lake`` (default: the home's)."""
+    settings = Settings.for_home(warehouse.parent, warehouse=warehouse, start_date=dt.date(2026, 1, 1),
+                                 **({"lake": lake} if lake else {}))
     partitions = daily_partitions(settings)
     return build_defs(settings, partitions), partitions
 
@@ -46,11 +50,14 @@ def test_asset_keys_per_layer_and_ods_dependencies(defs):
 
 def test_materialised_partition_equals_full_build(ods_warehouse, dbt_warehouse, tmp_path):
     path = copy_warehouse(dbt_warehouse, tmp_path)
-    defs, _ = _warehouse_defs(path)
+    lake = lake_of(ods_warehouse.path)
+    defs, _ = _warehouse_defs(path, lake)  # the daily asset points the ODS views at the lake
+    settings = Settings.for_home(path.parent, warehouse=path, lake=lake)
     day = ods_warehouse.days[-1].isoformat()
     selection = [dg.AssetKey(["dwd", "dwd_trg_stuck"]), dg.AssetKey(["dwd", "dwd_case"]),
                  dg.AssetKey(["ads", "ads_case_queue"])]
-    result = dg.materialize([defs.assets[1]], partition_key=day, resources=defs.resources, selection=selection,
+    resources = {**defs.resources, "warehouse": WarehouseResource.from_settings(settings)}
+    result = dg.materialize([defs.assets[1]], partition_key=day, resources=resources, selection=selection,
                             instance=dg.DagsterInstance.ephemeral())
     assert result.success
     assert {m.asset_key for m in result.get_asset_materialization_events()} == set(selection)
