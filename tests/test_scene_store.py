@@ -19,13 +19,33 @@ from tests.fixtures.warehouse import copy_warehouse
 MIN_SCORE = 0.95
 MIN_IOU = 0.9
 NO_PADDING = Padding(before_s=0, after_s=0)
-# tag -> the same fact in the truth (``_truth/scene_seconds.parquet``)
+# tag -> the same fact in the truth (``_truth/scene_seconds.parquet``: the real road users seen from the true pose,
+# the ego's true speed and drive mode, what its perception reported), at least one per family of the seed
 TRUTH_OF_TAG = {
     "night": "t.light = 'night'",
     "rain": "t.weather = 'rain'",
     "junction": "t.in_junction",
     "crosswalk": "t.on_crosswalk",
+    "merge": "t.in_merge",
+    "stopped": "t.speed_mps < 0.3",
+    "turning_left": "t.turn = 'left'",
+    "pedestrian_near": "t.n_pedestrian_10m > 0",
+    "car_ahead": "t.lead_class = 'car'",
+    "vru_near": "t.vru_distance_m < 10",
+    "dense_mixed_traffic": "t.dense_mixed_traffic",
+    "low_confidence": "t.perceived_min_track_confidence < 0.5",
+    "flickering_track": "t.perceived_flickering_tracks > 0",
+    "mode_auto": "t.drive_mode = 'auto'",
+    "takeover": "t.drive_mode in ('remote', 'manual')",
 }
+# trigger tag -> the truth's events of that trigger (``_truth/events.parquet``); checked per event, since a trigger
+# fires at a moment of its event, not over all of it
+TRUTH_EVENTS_OF_TAG = {
+    "trigger_hard_brake": "hard_brake",
+    "trigger_weaving": "weaving",
+    "trigger_uncertainty": "uncertainty",
+}
+EVENT_SLACK_S = 1  # a tagged second this close to a truth event belongs to it (whole seconds vs event times)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +55,8 @@ def store(dbt_warehouse, sim_fleet, tmp_path_factory):
     counts = build_warehouse_store(con)
     con.execute("create temp table truth as select *, epoch(ts)::bigint as ts_s from read_parquet(?) where uploaded",
                 [str(sim_fleet.truth_dir / "scene_seconds.parquet")])
+    con.execute("create temp table truth_events as select trigger, vehicle_id, epoch(ts_start)::bigint as start_s, "
+                "epoch(ts_end)::bigint as end_s from read_parquet(?)", [str(sim_fleet.truth_dir / "events.parquet")])
     yield con, counts, path
     con.close()
 
@@ -69,7 +91,40 @@ def test_tags_match_the_truth(store, tag):
               from {WAREHOUSE_STORE.table} as s join truth as t on s.vehicle_id = t.vehicle_id and s.ts_s = t.ts_s)
     """).fetchone()
     assert both > 0
-    assert both / (both + only_ours) >= MIN_SCORE and both / (both + only_truth) >= MIN_SCORE
+    assert both / (both + only_ours) >= MIN_SCORE and both / (both + only_truth) >= MIN_SCORE, (
+        both, only_ours, only_truth)
+
+
+def test_every_tag_family_is_checked_against_the_truth():
+    families = {t.name: t.family for t in load_tags()}
+    checked = {families[tag] for tag in (*TRUTH_OF_TAG, *TRUTH_EVENTS_OF_TAG)}
+    assert checked == set(families.values())
+
+
+@pytest.mark.parametrize("tag", sorted(TRUTH_EVENTS_OF_TAG))
+def test_trigger_tags_match_the_truths_events(store, tag):
+    """Precision: tagged runs of seconds that overlap a truth event of the trigger; recall: truth events (of the
+    vehicle-seconds the store holds) with a tagged second."""
+    con, _, _ = store
+    con.execute(f"""
+        create or replace temp table tagged as
+        select vehicle_id, min(ts_s) as start_s, max(ts_s) as end_s from (
+            select vehicle_id, ts_s, ts_s - row_number() over (partition by vehicle_id order by ts_s) as island
+            from {WAREHOUSE_STORE.table} as s where {_bit(tag)})
+        group by vehicle_id, island""")
+    con.execute("create or replace temp table events as select e.* from truth_events as e where trigger = ? and "
+                f"exists (select 1 from {WAREHOUSE_STORE.table} as s where s.vehicle_id = e.vehicle_id "
+                "and s.ts_s between e.start_s and e.end_s)", [TRUTH_EVENTS_OF_TAG[tag]])
+    overlap = (f"e.vehicle_id = r.vehicle_id and r.start_s <= e.end_s + {EVENT_SLACK_S} "
+               f"and r.end_s >= e.start_s - {EVENT_SLACK_S}")
+    runs, true_runs = con.execute(
+        f"select count(*), count(*) filter (where exists (select 1 from truth_events as e where e.trigger = ? "
+        f"and {overlap})) from tagged as r", [TRUTH_EVENTS_OF_TAG[tag]]).fetchone()
+    events, found = con.execute(
+        f"select count(*), count(*) filter (where exists (select 1 from tagged as r where {overlap})) "
+        "from events as e").fetchone()
+    assert runs > 0 and events > 0
+    assert true_runs / runs >= MIN_SCORE and found / events >= MIN_SCORE, (true_runs, runs, found, events)
 
 
 def test_a_mined_query_returns_the_truths_clips(store):

@@ -77,7 +77,8 @@ class ScenesMixin:
     def scene_outputs(self, status: np.ndarray, pose: dict, hb_idx: np.ndarray, case: list) -> dict:
         """Uploaded perception summary and environment, scene-second truth and injected scenes.
 
-        ``pose``: per-sample noisy ``x``, ``y``, ``heading``, ``speed`` and the true lateral offset ``lat``;
+        ``pose``: per-sample noisy ``x``, ``y``, ``heading``, ``speed``, the true lateral offset ``lat`` and the
+        ``drive_mode``;
         ``hb_idx``: samples that got a heartbeat (offline gaps removed); ``case``: the logged tracks."""
         whole = np.flatnonzero(self.k % HZ == 0)
         driven = whole[status[whole] == STATUS["driving"]]
@@ -104,7 +105,8 @@ class ScenesMixin:
         return {
             "summary": self.summary_columns(secs, uploaded, lights, np.isin(driven, hb_idx)),
             "environment": self.environment_columns(env_secs, env_all),
-            "truth": self.truth_table(secs, driven, truth, context, lights, env_all, np.isin(driven, hb_idx)),
+            "truth": self.truth_table(secs, driven, truth, context, lights, env_all, np.isin(driven, hb_idx),
+                                      pose["drive_mode"][driven], uploaded),
             "scenes": self.scenes,
         }
 
@@ -457,8 +459,10 @@ class ScenesMixin:
                 "light": environment.classify_light(values["ambient_lux"])}
 
     def truth_table(self, secs: np.ndarray, driven: np.ndarray, s: dict, ctx: dict, lights: dict, env: dict,
-                    uploaded: np.ndarray) -> pa.Table:
-        """``_truth/scene_seconds`` rows of this vehicle-day (every driven second)."""
+                    uploaded: np.ndarray, drive_mode: np.ndarray, perceived: dict) -> pa.Table:
+        """``_truth/scene_seconds`` rows of this vehicle-day (every driven second): the true scene (real road
+        users seen from the true pose), the ego's true speed and drive mode, and what its perception reported
+        (``perceived_*``: flickers and low-confidence tracks are facts of the perception, not of the world)."""
         m = np.isin(env["secs"], secs)
         n = secs.size
         flags = {kind: np.zeros(n, bool) for kind in SCENE_KINDS}
@@ -483,11 +487,16 @@ class ScenesMixin:
             "in_merge": pa.array(ctx["in_merge"].astype(bool)),
             "turn": pa.array(ctx["turn"], pa.string()),
             "lane_change": pa.array(np.full(n, LANE_CHANGES[0], dtype=object), pa.string()),
+            "speed_mps": pa.array(self.v[driven], pa.float64()),
+            "drive_mode": pa.array(drive_mode, pa.string()),
             **{count_column(c, r): pa.array(s[count_column(c, r)].astype(np.int16))
                for c in COUNTED_CLASSES for r in COUNT_RADII_M},
             "lead_class": pa.array(s["lead_class"], pa.string()),
             "lead_gap_m": pa.array(s["lead_gap_m"], pa.float64(), mask=np.isnan(s["lead_gap_m"])),
             "vru_distance_m": pa.array(s["vru_distance_m"], pa.float64(), mask=np.isnan(s["vru_distance_m"])),
+            "perceived_min_track_confidence": pa.array(perceived["min_track_confidence"], pa.float64(),
+                                                       mask=np.isnan(perceived["min_track_confidence"])),
+            "perceived_flickering_tracks": pa.array(perceived["flickering_tracks"].astype(np.int16)),
             "tl_state": pa.array(lights["tl_state"], pa.string()),
             "tl_distance_m": pa.array(lights["tl_distance_m"], pa.float64(), mask=np.isnan(lights["tl_distance_m"])),
             **{kind: pa.array(flags[kind]) for kind in SCENE_KINDS},

@@ -136,8 +136,8 @@ class SignalsMixin:
         }
         tracks = self.case_tracks()
         perception = traffic.to_table(tracks, self.path, ts_ms, vid) if tracks else None
-        scenes = self.scene_outputs(status, {"x": x, "y": y, "heading": heading, "speed": speed, "lat": lat},
-                                    hb_idx, tracks)
+        scenes = self.scene_outputs(status, {"x": x, "y": y, "heading": heading, "speed": speed, "lat": lat,
+                                             "drive_mode": np.array(DRIVE_MODES)[mode]}, hb_idx, tracks)
         return DayOutput(vid, pose, planner, heartbeat, protected, self.records, perception, scenes["summary"],
                          scenes["environment"], scenes["truth"], scenes["scenes"], self.truth, self.incidents,
                          self.distance(mode))
