@@ -10,6 +10,10 @@ file; every other column is in the file, typed as ``fleetloop.ingest.schema`` de
     _landing_manifest/dt=YYYY-MM-DD/unknown_sources.parquet   landing folders of the day that are no source
     _load_history/dt=YYYY-MM-DD/<source>-<loaded_at>-<id>.parquet   ods.ods_load_history: one file per load
 
+Beside ODS, ``<lake>/scene/<table>/part-0.parquet`` holds the tag store's tables that dbt reads as sources
+(``scene_file``): on the Spark engine the tag store is built in DuckDB and published there for Spark's all-days
+models.
+
 Every load of a source-day replaces its files, the load history excepted, which only gains one; every load of a
 day rewrites ``unknown_sources.parquet`` with what it found (all loads of a day see the same landing). A file is
 written beside its target under a hidden name (``.<name>.<id>.tmp``: no ``*.parquet`` glob matches it, Spark
@@ -36,6 +40,7 @@ from fleetloop.settings import Settings
 from fleetloop.warehouse import connect
 
 ODS = "ods"
+SCENE = "scene"  # the tag store's tables for Spark (``scene_file``)
 PART = "part-0.parquet"  # the one file of a source-day partition
 UNKNOWN_SOURCES = "unknown_sources"  # the manifest file of a day's landing folders that are no source
 SCRATCH = ".scratch"
@@ -61,6 +66,17 @@ def history_file(lake: Path, source: str, day: dt.date, loaded_at: dt.datetime) 
     """A new file of the load history: named by source, load time and a random id, never replaced."""
     stamp = loaded_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return day_folder(lake, "ods_load_history", day) / f"{source}-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def scene_file(lake: Path, table: str) -> Path:
+    """The one file of a tag-store table (``schema.table``) in the lake, in a folder named by the table."""
+    return Path(lake) / SCENE / table.split(".")[-1] / PART
+
+
+def write_scene_tables(con: duckdb.DuckDBPyConnection, lake: Path, tables: tuple[str, ...]) -> dict[str, int]:
+    """Replace the lake's copy of each tag-store table of ``con`` (all swapped in together); rows per table."""
+    with replacing() as batch:
+        return {table: batch.copy(con, f"select * from {table}", scene_file(lake, table)) for table in tables}
 
 
 def scratch_dir(lake: Path) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from fleetloop.settings import Settings, spark_workers_run_this_python
 
@@ -35,13 +36,18 @@ def spark_cores(settings: Settings) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def spark_warehouse_dir(settings: Settings) -> Path:
+    """Where local Spark keeps its managed tables (``spark.sql.warehouse.dir``)."""
+    return settings.home / "spark" / "warehouse"
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
     """The Spark settings of this installation's local session (dbt-spark's ``server_side_parameters``)."""
     root = settings.home / "spark"
     return {
         "spark.master": f"local[{spark_cores(settings)}]",
         "spark.app.name": "fleetloop",
-        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.sql.warehouse.dir": str(spark_warehouse_dir(settings)),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={root / 'derby'}",
         "spark.driver.memory": spark_memory(settings.memory_limit),
         "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),

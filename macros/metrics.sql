@@ -2,7 +2,7 @@
     have thresholds in seed trigger_definitions (the catalog's perception_suspect is a case flag). Read when
     the model compiles; empty while dbt parses (the refs make every caller depend on both seeds). -#}
 {% macro trigger_names() -%}
-    {%- set catalog, definitions = ref('trigger_catalog'), ref('trigger_definitions') -%}
+    {%- set catalog, definitions = read_whole(ref('trigger_catalog')), read_whole(ref('trigger_definitions')) -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}

@@ -6,6 +6,7 @@ from every day's ``dwd.dwd_second_feature`` with the tags of ``fleetloop/seeds/t
 import dagster as dg
 
 from dagster_pipelines.resources import WarehouseResource
+from fleetloop.lake import write_scene_tables
 from fleetloop.mining.warehouse import (
     EVENT_SCENE_TABLE,
     EXAMPLE_TABLE,
@@ -15,6 +16,8 @@ from fleetloop.mining.warehouse import (
     build_warehouse_store,
 )
 
+# what the dbt project reads of the store (sources of models/ads/all_days/ads_scene_rate.sql)
+SOURCE_TABLES = (WAREHOUSE_STORE.map_table, EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE)
 STORE_TABLES = (WAREHOUSE_STORE.map_table, WAREHOUSE_STORE.table, WAREHOUSE_STORE.span_table,
                 WAREHOUSE_STORE.run_table, EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE, EXAMPLE_TABLE)
 DEPS = [dg.AssetKey(["dwd", "dwd_second_feature"]), dg.AssetKey(["dwd", "dwd_event"]), dg.AssetKey(["ods", "ods_pose"]),
@@ -33,5 +36,7 @@ def _key(table: str) -> dg.AssetKey:
 def tag_store(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:
         counts = build_warehouse_store(con)
+        if warehouse.settings.engine == "spark":  # Spark's all-days models read these as sources from the lake
+            write_scene_tables(con, warehouse.settings.lake, SOURCE_TABLES)
     for table in STORE_TABLES:
         yield dg.MaterializeResult(asset_key=_key(table), metadata={"dagster/row_count": counts[table]})

@@ -16,8 +16,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_pipelines.resources import WarehouseResource
-from dagster_pipelines.warehouse.project import prepare
+from dagster_pipelines.warehouse.project import dbt_resource, prepare
 from fleetloop.lake import attach_ods
+from fleetloop.spark_tables import built_relations, copy_spark_tables
 
 LAYERS = ("dwd", "dws", "ads")
 
@@ -84,6 +85,26 @@ def _attach_lake(warehouse: WarehouseResource) -> None:
         attach_ods(con, warehouse.settings.lake)
 
 
+def _copy_spark_build(context, invocation, project: DbtProject, warehouse: WarehouseResource,
+                      flags: tuple[str, ...] = ()) -> None:
+    """On the Spark engine, the tables an invocation built, copied into the working DuckDB file with DuckDB's
+    types (``fleetloop.spark_tables``): an empty build of the same nodes on the ``duckdb`` target (its own target
+    folder, so neither target's partial parse is lost), then the rows from Spark's Parquet files."""
+    settings = warehouse.settings
+    if settings.engine != "spark":
+        return
+    relations = built_relations(invocation.get_artifact("run_results.json"), invocation.get_artifact("manifest.json"))
+    if not relations:
+        return
+    nodes = " ".join(sorted(name for _, name in relations))
+    dbt_resource(project, target="duckdb").cli(
+        ["build", "--empty", "--resource-type", "seed", "--resource-type", "model", "--select", nodes, *flags],
+        target_path=settings.home / "dbt" / "target_duckdb_types").wait()
+    with warehouse.connect() as con:
+        rows = copy_spark_tables(con, settings, relations)
+    context.log.info(f"copied {len(rows)} Spark tables ({sum(rows.values()):,} rows) into {settings.warehouse}")
+
+
 def _translator() -> WarehouseTranslator:
     return WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -101,7 +122,9 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
     # a postponed annotation is not resolvable by Dagster
     def warehouse_reference(context, dbt: DbtCliResource, warehouse: WarehouseResource):
         _attach_lake(warehouse)
-        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target).stream()
+        invocation = dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target)
+        yield from invocation.stream()
+        _copy_spark_build(context, invocation, project, warehouse)
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", select=DAILY,
                 partitions_def=partitions_def, dagster_dbt_translator=_translator())
@@ -109,15 +132,18 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
         _attach_lake(warehouse)
         # the day as dbt's event-time window (a run flag: a new day keeps the partial parse; vars would not)
         start, end = context.partition_time_window
-        day = ["--event-time-start", f"{start:%Y-%m-%d}", "--event-time-end", f"{end:%Y-%m-%d}"]
+        day = ("--event-time-start", f"{start:%Y-%m-%d}", "--event-time-end", f"{end:%Y-%m-%d}")
         # unit tests check the SQL on fixed fixtures (CI's `dbt build`); a partition build runs the models and the
         # data tests, which become asset checks
-        yield from dbt.cli(["build", "--exclude", "test_type:unit", *day], context=context,
-                           target_path=target).stream()
+        invocation = dbt.cli(["build", "--exclude", "test_type:unit", *day], context=context, target_path=target)
+        yield from invocation.stream()
+        _copy_spark_build(context, invocation, project, warehouse, day)
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_all_days", select=ALL_DAYS,
                 dagster_dbt_translator=_translator())
-    def warehouse_all_days(context, dbt: DbtCliResource):
-        yield from dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target).stream()
+    def warehouse_all_days(context, dbt: DbtCliResource, warehouse: WarehouseResource):
+        invocation = dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target)
+        yield from invocation.stream()
+        _copy_spark_build(context, invocation, project, warehouse)
 
     return [warehouse_reference, warehouse_daily, warehouse_all_days]

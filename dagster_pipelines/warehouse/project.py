@@ -19,7 +19,9 @@ DBT_EXECUTABLE = Path(sys.executable).with_name("fleetloop-dbt")
 def dbt_project(settings: Settings) -> DbtProject:
     """The fleetloop dbt project with the profile written from ``settings``; its manifest is parsed here under
     ``dagster dev`` (``prepare_if_dev``) and by the shell before a run (``prepare``)."""
-    project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=write_dbt_profile(settings))
+    # one manifest per engine (models enabled on one engine only differ), shared by the installations of a checkout
+    project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=write_dbt_profile(settings),
+                         target_path=Path("target") / settings.engine)
     project.prepare_if_dev()
     return project
 
@@ -35,7 +37,8 @@ def prepare(project: DbtProject) -> Path:
     return manifest
 
 
-def dbt_resource(project: DbtProject) -> DbtCliResource:
-    """The dbt CLI resource (key ``dbt``) on the settings' profile (the same warehouse file and bounds)."""
+def dbt_resource(project: DbtProject, target: str | None = None) -> DbtCliResource:
+    """The dbt CLI resource (key ``dbt``) on the settings' profile (the same warehouse file and bounds), on the
+    profile's target (the settings' engine) unless ``target`` names another output."""
     return DbtCliResource(project_dir=project, profiles_dir=str(project.profiles_dir),
-                          dbt_executable=str(DBT_EXECUTABLE))
+                          dbt_executable=str(DBT_EXECUTABLE), target=target)
