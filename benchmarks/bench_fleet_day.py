@@ -70,9 +70,17 @@ def stage_of(step: str) -> str:
 
 
 def cpu_seconds() -> float:
-    """CPU seconds of this process and of its children that have ended (user + system)."""
+    """CPU seconds of this process and of every descendant (user + system): those that have ended through the
+    rusage of their parents, those still running (a Spark JVM in this process, pool workers) by their own."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in psutil.Process().children(recursive=True):
+        try:
+            c = child.cpu_times()
+            total += c.user + c.system + c.children_user + c.children_system
+        except psutil.Error:
+            pass
+    return total
 
 
 class TreeRss:

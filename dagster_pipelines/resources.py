@@ -41,6 +41,7 @@ class WarehouseResource(dg.ConfigurableResource):
     scorer_budget_s: float = Settings.scorer_budget_s
     scorer_processes: int = 0  # 0: the machine's cores
     scorer_max_cases: int = 0  # 0: the whole queue
+    dbt_profiles_dir: str = ""  # "": the profile written from the settings
     _lock: RunLock | None = PrivateAttr(default=None)
 
     @classmethod
@@ -50,7 +51,7 @@ class WarehouseResource(dg.ConfigurableResource):
                    threads=s.threads or 0, max_quarantine_share=s.max_quarantine_share,
                    min_quarantined_rows=s.min_quarantined_rows, max_row_drop_share=s.max_row_drop_share,
                    scorer_budget_s=s.scorer_budget_s, scorer_processes=s.scorer_processes or 0,
-                   scorer_max_cases=s.scorer_max_cases or 0)
+                   scorer_max_cases=s.scorer_max_cases or 0, dbt_profiles_dir=str(s.dbt_profiles_dir or ""))
 
     @property
     def settings(self) -> Settings:
@@ -61,6 +62,7 @@ class WarehouseResource(dg.ConfigurableResource):
             max_quarantine_share=self.max_quarantine_share, min_quarantined_rows=self.min_quarantined_rows,
             max_row_drop_share=self.max_row_drop_share, scorer_budget_s=self.scorer_budget_s,
             scorer_processes=self.scorer_processes or None, scorer_max_cases=self.scorer_max_cases or None,
+            dbt_profiles_dir=Path(self.dbt_profiles_dir) if self.dbt_profiles_dir else None,
         )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:

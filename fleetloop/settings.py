@@ -22,6 +22,7 @@ environment; everything below receives a ``Settings``.
 | scorer_budget_s | ``FLEETLOOP_SCORER_BUDGET_S`` | 21600 (the night window: 6 h of wall time for the nightly replays) |
 | scorer_processes | ``FLEETLOOP_SCORER_PROCESSES`` | the machine's cores (``scorer_cores``) |
 | scorer_max_cases | ``FLEETLOOP_SCORER_MAX_CASES`` | none: the whole queue, within the budget |
+| dbt_profiles_dir | ``FLEETLOOP_DBT_PROFILES_DIR`` | none: ``<home>/dbt/profiles.yml`` written from these settings |
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class Settings:
     scorer_processes: int | None = None
     # at most this many cases a night from the head of the queue, the rest reported as not reached (None: all)
     scorer_max_cases: int | None = None
+    # a folder with the installation's own dbt profile (a Spark cluster's: deploy/profiles.yml), used as it is
+    dbt_profiles_dir: Path | None = None
 
     @classmethod
     def for_home(cls, home: Path | str, **overrides) -> Settings:
@@ -184,4 +187,5 @@ _ENV = {
     "scorer_budget_s": ("FLEETLOOP_SCORER_BUDGET_S", float),
     "scorer_processes": ("FLEETLOOP_SCORER_PROCESSES", int),
     "scorer_max_cases": ("FLEETLOOP_SCORER_MAX_CASES", int),
+    "dbt_profiles_dir": ("FLEETLOOP_DBT_PROFILES_DIR", _path),
 }

@@ -50,10 +50,16 @@ def write_dbt_profile(settings: Settings, directory: Path | None = None) -> Path
 
     On a Spark cluster the ``spark`` output uses ``method: thrift`` (a Thrift server: ``host``, ``port`` 10000,
     ``user``) or ``method: http`` (Databricks and other HTTP endpoints: ``host``, ``cluster`` or ``endpoint``,
-    ``token``), with the same ``schema`` and no ``server_side_parameters`` beyond the lake setting."""
+    ``token``), with the same ``schema`` and no ``server_side_parameters`` beyond the lake setting: such a
+    profile lives in ``settings.dbt_profiles_dir`` (``deploy/profiles.yml``), which is used as it is."""
     import yaml
 
     from fleetloop.spark import spark_conf
+
+    if settings.dbt_profiles_dir is not None:
+        if not (settings.dbt_profiles_dir / "profiles.yml").is_file():
+            raise FileNotFoundError(f"no profiles.yml in FLEETLOOP_DBT_PROFILES_DIR={settings.dbt_profiles_dir}")
+        return settings.dbt_profiles_dir
 
     directory = directory or settings.home / "dbt"
     directory.mkdir(parents=True, exist_ok=True)

@@ -84,3 +84,19 @@ def test_the_scorer_budget_and_processes_reach_the_dagster_resource(tmp_path):
     for settings in (default, s):
         assert WarehouseResource.from_settings(settings).settings == settings
         assert Settings.from_env(settings.subprocess_env({"PATH": "/usr/bin"})) == settings
+
+
+def test_a_cluster_profile_folder_is_used_as_it_is(tmp_path):
+    from dagster_pipelines.resources import WarehouseResource
+    from fleetloop.warehouse import write_dbt_profile
+
+    folder = tmp_path / "cluster_profile"
+    s = Settings.from_env({"FLEETLOOP_HOME": str(tmp_path / "home"), "FLEETLOOP_DBT_PROFILES_DIR": str(folder)})
+    with pytest.raises(FileNotFoundError, match="FLEETLOOP_DBT_PROFILES_DIR"):
+        write_dbt_profile(s)
+    folder.mkdir()
+    (folder / "profiles.yml").write_text("fleetloop: {target: spark, outputs: {}}\n")
+    assert write_dbt_profile(s) == folder and (folder / "profiles.yml").read_text().startswith("fleetloop:")
+    assert not (s.home / "dbt" / "profiles.yml").exists()
+    assert WarehouseResource.from_settings(s).settings == s
+    assert Settings.from_env(s.subprocess_env({"PATH": "/usr/bin"})) == s
