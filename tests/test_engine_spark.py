@@ -90,7 +90,8 @@ ADS_TABLES = ["ads.ads_case_queue", "ads.ads_fleet_overview_1d", "ads.ads_ops_qu
 def test_spark_builds_every_ads_table_from_the_lake(spark_warehouse):
     tables = set(spark_warehouse.tables())
     assert set(ADS_TABLES) <= tables
-    assert {"dwd.dwd_event", "dwd.dwd_case", "dws.dws_slice_1d", "ref.trigger_definitions"} <= tables
+    assert {"dwd.dwd_event", "dwd.dwd_case", "dwd.dwd_second_feature", "dws.dws_slice_1d",
+            "ref.trigger_definitions"} <= tables
 
 
 def test_every_spark_table_equals_duckdb(spark_warehouse, dbt_warehouse):

@@ -14,6 +14,10 @@
 {% macro duckdb__epoch_s(ts) %}epoch({{ ts }}){% endmacro %}
 {% macro spark__epoch_s(ts) %}(unix_micros({{ ts }}) / 1e6){% endmacro %}
 
+{#- The epoch second of a timestamp rounded to the nearest whole second, as an integer (DuckDB's
+    `epoch(ts)::bigint`), the same on both engines. -#}
+{% macro whole_epoch_s(ts) %}cast(round({{ epoch_s(ts) }}) as bigint){% endmacro %}
+
 {#- The timestamp of an epoch second count. -#}
 {% macro from_epoch_s(seconds) %}{{ return(adapter.dispatch('from_epoch_s')(seconds)) }}{% endmacro %}
 {% macro duckdb__from_epoch_s(seconds) %}to_timestamp({{ seconds }}){% endmacro %}

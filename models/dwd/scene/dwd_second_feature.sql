@@ -7,19 +7,25 @@
 -- within reach); weather and light as the vehicle labels them; a remote takeover session covering the second;
 -- and one flag per trigger of seed trigger_catalog, set in every second an event of it spans (site-wide events:
 -- every vehicle of the site; perception_suspect: the window of a perception-suspect case).
-{%- set catalog, triggers = ref('trigger_catalog'), [] %}
+{%- set catalog, summary_source = ref('trigger_catalog'), source('ods', 'ods_perception_summary') %}
+{%- set triggers, counts = [], [] %}
 {%- if execute %}
-    {%- set triggers = run_query('select trigger from ' ~ catalog ~ ' order by trigger')
+    {%- set triggers = run_query('select trigger from ' ~ read_whole(catalog) ~ ' order by trigger')
         .columns[0].values() %}
+    {#- the summary's counts per class and radius (n_<class>_<radius>m), in the source's order -#}
+    {%- for column in adapter.get_columns_in_relation(summary_source)
+        if modules.re.match('^n_[a-z]+_[0-9]+m$', column.name) %}
+        {%- do counts.append(column.name) %}
+    {%- endfor %}
 {%- endif %}
 with summary as (
-    select *, epoch(ts)::bigint as ts_s
-    from {{ source('ods', 'ods_perception_summary') }}
+    select *, {{ whole_epoch_s('ts') }} as ts_s
+    from {{ summary_source }}
     where {{ on_run_day('ts', 'dt') }}
 ),
 
 environment as (
-    select vehicle_id, epoch(ts)::bigint as ts_s, weather, light
+    select vehicle_id, {{ whole_epoch_s('ts') }} as ts_s, weather, light
     from {{ source('ods', 'ods_environment') }}
     where {{ on_run_day('ts', 'dt') }}
 ),
@@ -33,12 +39,12 @@ heartbeat as (
 pose as (
     select
         vehicle_id,
-        epoch_us(ts) // 1000000 as ts_s,
+        {{ int_div(epoch_us('ts'), 1000000) }} as ts_s,
         avg(speed_mps) as speed_mps,
         avg(acc_lon_mps2) as acc_lon_mps2,
         avg(yaw_rate_rps) as yaw_rate_rps,
-        arg_min(x_m, ts) as x_m,
-        arg_min(y_m, ts) as y_m
+        {{ value_at_min('x_m', 'ts') }} as x_m,
+        {{ value_at_min('y_m', 'ts') }} as y_m
     from {{ source('ods', 'ods_pose') }}
     where {{ on_run_day('ts', 'dt') }}
     group by all
@@ -67,8 +73,7 @@ seconds as (
         p.x_m,
         p.y_m
     from summary as s
-    asof left join heartbeat as h
-        on s.vehicle_id = h.vehicle_id and s.ts >= h.ts
+    {{ asof_left_join('heartbeat', 'h', 's.vehicle_id', 'vehicle_id', 's.ts') }}
     left join pose as p
         on s.vehicle_id = p.vehicle_id and s.ts_s = p.ts_s
 ),
@@ -79,7 +84,7 @@ projected as (
         f.ts_s,
         f.x_m,
         f.y_m,
-        g.* exclude (site_id, route_id, x_m, y_m, cell_x, cell_y),  -- noqa: RF02
+        {{ star_except(['site_id', 'route_id', 'x_m', 'y_m', 'cell_x', 'cell_y'], 'g') }},  -- noqa: RF02
         g.x_m as from_x_m,
         g.y_m as from_y_m,
         ((f.x_m - g.x_m) * (g.next_x_m - g.x_m) + (f.y_m - g.y_m) * (g.next_y_m - g.y_m))
@@ -100,16 +105,23 @@ distanced as (
         sqrt(
             pow(x_m - (from_x_m + t * (next_x_m - from_x_m)), 2) + pow(y_m - (from_y_m + t * (next_y_m - from_y_m)), 2)
         ) as distance_m
-    from (select *, greatest(0, least(1, raw_t)) as t from projected)
+    from (select *, greatest(0, least(1, raw_t)) as t from projected) as clamped
+),
+
+lanes_within_reach as (
+    select vehicle_id, ts_s, count(distinct lane_id) as lane_count
+    from distanced
+    where distance_m <= reach_m and is_within
+    group by vehicle_id, ts_s
 ),
 
 nearest as (
     select
-        *,
-        count(distinct lane_id) filter (where distance_m <= reach_m and is_within) over (partition by vehicle_id, ts_s)
-            as lane_count
-    from distanced
-    qualify row_number() over (partition by vehicle_id, ts_s order by distance_m, lane_id, s0_m) = 1
+        d.*,
+        coalesce(l.lane_count, 0) as lane_count
+    from distanced as d
+    left join lanes_within_reach as l using (vehicle_id, ts_s)
+    qualify row_number() over (partition by d.vehicle_id, d.ts_s order by d.distance_m, d.lane_id, d.s0_m) = 1
 ),
 
 crosswalks as (
@@ -130,27 +142,28 @@ on_crosswalk as (
 ),
 
 remote_sessions as (
-    select distinct vehicle_id, unnest(range(epoch(ts_start)::bigint, epoch(ts_end)::bigint + 1)) as ts_s
+    select distinct
+        vehicle_id, {{ unnest_list(int_range(whole_epoch_s('ts_start'), whole_epoch_s('ts_end') ~ ' + 1')) }} as ts_s
     from {{ ref('dwd_takeover') }}
     where {{ around_run_day('ts_start', 'dt') }}
 ),
 
 firings as (
     select
-        e.vehicle_id, e.site_id, e.trigger, unnest(range(epoch(e.ts_start)::bigint, epoch(e.ts_end)::bigint + 1))
-            as ts_s
+        e.vehicle_id, e.site_id, e.trigger,
+        {{ unnest_list(int_range(whole_epoch_s('e.ts_start'), whole_epoch_s('e.ts_end') ~ ' + 1')) }} as ts_s
     from {{ ref('dwd_event') }} as e
     where {{ around_run_day('e.ts_start', 'e.dt') }}
     union all
     select
         c.vehicle_id, c.site_id, 'perception_suspect' as trigger,
-        unnest(range(epoch(c.ts_start)::bigint, epoch(c.ts_end)::bigint + 1)) as ts_s
+        {{ unnest_list(int_range(whole_epoch_s('c.ts_start'), whole_epoch_s('c.ts_end') ~ ' + 1')) }} as ts_s
     from {{ ref('dwd_case') }} as c
     where c.perception_suspect and {{ around_run_day('c.ts_start', 'c.dt') }}
 ),
 
 fired as (
-    select f.vehicle_id, f.ts_s, list(distinct g.trigger) as triggers
+    select f.vehicle_id, f.ts_s, {{ sorted_set_agg('g.trigger') }} as triggers
     from seconds as f
     inner join firings as g
         on f.ts_s = g.ts_s
@@ -159,7 +172,7 @@ fired as (
 )
 
 select
-    {{ utc_date('to_timestamp(f.ts_s)') }} as dt,
+    {{ utc_date(from_epoch_s('f.ts_s')) }} as dt,
     f.vehicle_id,
     f.ts_s,
     f.site_id,
@@ -171,7 +184,7 @@ select
     f.yaw_rate_rps,
     f.drive_mode,
     f.road_type,
-    n.lane_count::integer as lane_count,
+    cast(n.lane_count as integer) as lane_count,
     coalesce(n.junction_id is not null, false) as in_junction,
     coalesce(n.junction_signalised, false) as junction_signalised,
     c.vehicle_id is not null as on_crosswalk,
@@ -180,7 +193,7 @@ select
     coalesce(n.turn, 'straight') as turn,
     case
         when f.ts_s - lag(f.ts_s) over w != 1 or lag(n.lane_id) over w is null then 'none'
-        when n.lane_id = lag(n.lane_id) over w or list_contains(lag(n.successors) over w, n.lane_id) then 'none'
+        when n.lane_id = lag(n.lane_id) over w or {{ list_has('lag(n.successors) over w', 'n.lane_id') }} then 'none'
         when
             (n.next_x_m - n.from_x_m) * (f.y_m - lag(f.y_m) over w)
             - (n.next_y_m - n.from_y_m) * (f.x_m - lag(f.x_m) over w) > 0 then 'left'
@@ -188,7 +201,9 @@ select
     end as lane_change,
     e.weather,
     e.light,
-    columns('^n_[a-z]+_[0-9]+m$')::integer,
+    {%- for c in counts %}
+        cast(f.{{ c }} as integer) as {{ c }},
+    {%- endfor %}
     f.lead_class,
     f.lead_gap_m,
     f.lead_rel_speed_mps,
@@ -196,11 +211,11 @@ select
     f.vru_distance_m,
     f.vru_bearing_deg,
     f.min_track_confidence,
-    f.flickering_tracks::integer as flickering_tracks,
+    cast(f.flickering_tracks as integer) as flickering_tracks,
     f.tl_state,
     f.tl_distance_m,
     {%- for t in triggers %}
-        coalesce(list_contains(g.triggers, '{{ t }}'), false) as trig_{{ t }},
+        coalesce({{ list_has('g.triggers', "'" ~ t ~ "'") }}, false) as trig_{{ t }},
     {%- endfor %}
     f.drive_mode in ('remote', 'manual') as takeover_active,
     r.vehicle_id is not null as remote_active
