@@ -5,11 +5,13 @@ loads fleetloop's definitions, and the notes list exactly the settings fleetloop
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 
 import yaml
 
 from fleetloop import settings as settings_module
+from fleetloop.spark import LAKE_CONF
 from tests.fixtures.warehouse import PROJECT_DIR
 
 DEPLOY = PROJECT_DIR / "deploy"
@@ -30,9 +32,17 @@ def test_the_cluster_profile_has_the_engine_outputs_fleetloop_runs():
             continue
         assert SPARK_METHOD_KEYS[output["method"]] <= set(output), output
         assert output["method"] != "http" or {"cluster", "endpoint"} & set(output)
-        assert "spark.fleetloop.lake" in output["server_side_parameters"]  # macro register_ods_lake reads it
+        # macro register_ods_lake reads it: the lake on object storage
+        assert output["server_side_parameters"][LAKE_CONF].startswith("s3a://"), output
     assert {o["method"] for o in outputs.values() if o["type"] == "spark"} == set(SPARK_METHOD_KEYS)
     assert outputs["duckdb"]["type"] == "duckdb" and "path" in outputs["duckdb"]
+
+
+def _class_exists(module_name: str, class_name: str) -> bool | None:
+    """Whether ``module_name`` defines ``class_name``; None when its package is not installed here."""
+    if importlib.util.find_spec(module_name.split(".")[0]) is None:
+        return None
+    return hasattr(importlib.import_module(module_name), class_name)
 
 
 def test_the_dagster_instance_stores_in_postgres_and_launches_runs():
@@ -40,11 +50,14 @@ def test_the_dagster_instance_stores_in_postgres_and_launches_runs():
     db = instance["storage"]["postgres"]["postgres_db"]
     assert {"hostname", "username", "password", "db_name"} <= set(db)
     assert all(isinstance(db[k], dict) and db[k]["env"].startswith("DAGSTER_PG_") for k in ("username", "password"))
+    # the storage's class (dagster-postgres) and the launcher's (dagster-k8s): checked where installed
+    assert _class_exists("dagster_postgres", "DagsterPostgresStorage") in (True, None)
     launcher = instance["run_launcher"]
     assert (launcher["module"], launcher["class"]) == ("dagster_k8s.launcher", "K8sRunLauncher")
+    assert {"job_image", "instance_config_map", "job_namespace"} <= set(launcher["config"])
+    assert _class_exists(launcher["module"], launcher["class"]) in (True, None)
     coordinator = instance["run_coordinator"]
-    module = importlib.import_module(coordinator["module"])  # dagster itself is installed here
-    assert hasattr(module, coordinator["class"])
+    assert _class_exists(coordinator["module"], coordinator["class"])  # dagster itself is installed here
 
 
 def test_the_workspace_and_the_image_serve_fleetloops_definitions():
