@@ -105,6 +105,14 @@ def _copy_spark_build(context, invocation, project: DbtProject, warehouse: Wareh
     context.log.info(f"copied {len(rows)} Spark tables ({sum(rows.values()):,} rows) into {settings.warehouse}")
 
 
+def _build(context, dbt: DbtCliResource, args: tuple[str, ...], project: DbtProject, warehouse: WarehouseResource,
+           target: Path, flags: tuple[str, ...] = ()):
+    """``dbt build`` of the asset's selection streamed as Dagster events, then (on Spark) copied to DuckDB."""
+    invocation = dbt.cli(["build", *args, *flags], context=context, target_path=target)
+    yield from invocation.stream()
+    _copy_spark_build(context, invocation, project, warehouse, flags)
+
+
 def _translator() -> WarehouseTranslator:
     return WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -122,9 +130,7 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
     # a postponed annotation is not resolvable by Dagster
     def warehouse_reference(context, dbt: DbtCliResource, warehouse: WarehouseResource):
         _attach_lake(warehouse)
-        invocation = dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target)
-        yield from invocation.stream()
-        _copy_spark_build(context, invocation, project, warehouse)
+        yield from _build(context, dbt, UNPARTITIONED_TESTS, project, warehouse, target)
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_daily", select=DAILY,
                 partitions_def=partitions_def, dagster_dbt_translator=_translator())
@@ -135,15 +141,11 @@ def build_warehouse_assets(project: DbtProject, partitions_def: dg.PartitionsDef
         day = ("--event-time-start", f"{start:%Y-%m-%d}", "--event-time-end", f"{end:%Y-%m-%d}")
         # unit tests check the SQL on fixed fixtures (CI's `dbt build`); a partition build runs the models and the
         # data tests, which become asset checks
-        invocation = dbt.cli(["build", "--exclude", "test_type:unit", *day], context=context, target_path=target)
-        yield from invocation.stream()
-        _copy_spark_build(context, invocation, project, warehouse, day)
+        yield from _build(context, dbt, ("--exclude", "test_type:unit"), project, warehouse, target, day)
 
     @dbt_assets(manifest=manifest, project=project, name="warehouse_all_days", select=ALL_DAYS,
                 dagster_dbt_translator=_translator())
     def warehouse_all_days(context, dbt: DbtCliResource, warehouse: WarehouseResource):
-        invocation = dbt.cli(["build", *UNPARTITIONED_TESTS], context=context, target_path=target)
-        yield from invocation.stream()
-        _copy_spark_build(context, invocation, project, warehouse)
+        yield from _build(context, dbt, UNPARTITIONED_TESTS, project, warehouse, target)
 
     return [warehouse_reference, warehouse_daily, warehouse_all_days]
