@@ -14,7 +14,9 @@ heartbeat files, and one of every source's files; ``pipeline / scan`` is the rat
 shared machine; wall seconds depend on the neighbours, so the load average is printed). The published file's
 ADS and DWS tables are fingerprinted (rows and the exact sum of row hashes) so two runs of the same landing can
 be compared for identical numbers; ``--dbt-nodes K`` lists the K slowest dbt nodes of each dbt step
-(``run_results.json``).
+(``run_results.json``). ``--scorer-budget-s S`` / ``--scorer-max-cases N`` bound the nightly scorer as the
+installation's settings do (default: the whole queue within the night window); the cases scored and not reached
+are printed either way.
 """
 
 from __future__ import annotations
@@ -172,12 +174,14 @@ def make_landing(home: Path, vehicles: int, hours: float, seed: int) -> None:
           f"{cpu_seconds() - cpu0:.0f} CPU s", flush=True)
 
 
-def fresh_home(home: Path) -> Settings:
-    """Settings for ``home`` with everything but the landing removed (a first run of the day)."""
+def fresh_home(home: Path, **overrides) -> Settings:
+    """Settings for ``home`` (and ``overrides``) with everything but the landing removed (a first run of the day)."""
     for child in home.iterdir():
         if child.name != "landing":
             shutil.rmtree(child) if child.is_dir() else child.unlink()
-    return Settings.for_home(home, start_date=DAY)
+    settings = Settings.for_home(home, start_date=DAY, **{k: v for k, v in overrides.items() if v is not None})
+    settings.validate()
+    return settings
 
 
 def scan(settings: Settings, sources) -> tuple[int, float, float, int]:
@@ -210,6 +214,19 @@ def fingerprint(published: Path) -> tuple[int, str]:
         sums = {t: con.execute(f"select count(*), coalesce(sum(hash(r)::hugeint), 0) from {t} as r").fetchone()
                 for t in tables}
     return len(tables), hashlib.sha256(repr(sorted(sums.items())).encode()).hexdigest()[:16]
+
+
+def scorer_summary(published: Path) -> str:
+    """The night's scorer outcome: cases replayed by status, not reached by cause, raw-upload requests."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        def by(table: str, column: str) -> str:
+            rows = con.execute(f"select {column}, count(*) from scorer.{table} where dt = ? group by 1 order by 1",
+                               [DAY]).fetchall()
+            return ", ".join(f"{key} {n:,}" for key, n in rows) or "none"
+
+        uploads = con.execute("select count(*) from scorer.raw_upload_requests where dt = ?", [DAY]).fetchone()[0]
+    return (f"scorer: replayed {by('solutions', 'status')}; not reached {by('not_reached', 'cause')}; "
+            f"raw-upload requests {uploads:,}")
 
 
 def print_dbt_nodes(results: dict[str, dict], top: int) -> None:
@@ -251,13 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", type=Path, default=None, help="the benchmark's home (default: /tmp, named by fleet)")
     ap.add_argument("--reuse", type=Path, default=None, help="a home whose landing holds the simulated day")
     ap.add_argument("--dbt-nodes", type=int, default=0, help="list the slowest K dbt nodes of each dbt step")
+    ap.add_argument("--scorer-budget-s", type=float, default=None, help="the scorer's wall budget (default: settings')")
+    ap.add_argument("--scorer-max-cases", type=int, default=None, help="score at most N cases (default: all)")
     args = ap.parse_args(argv)
     home = (args.reuse or args.dir or Path("/tmp") / f"fleetloop_bench_day_{args.vehicles}v").resolve()
     if args.reuse is None:
         make_landing(home, args.vehicles, args.hours, args.seed)
     elif not (home / "landing" / "pose" / f"dt={DAY.isoformat()}").is_dir():
         raise SystemExit(f"--reuse {home}: no simulated {DAY} in {home / 'landing'}")
-    settings = fresh_home(home)
+    settings = fresh_home(home, scorer_budget_s=args.scorer_budget_s, scorer_max_cases=args.scorer_max_cases)
     load0 = psutil.getloadavg()[0]
     with TreeRss() as rss:
         meter, wall, cpu, published = run_day(settings, rss)
@@ -283,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
               f"pipeline / scan = {cpu / scan_cpu:.1f}x CPU ({wall / scan_wall:.1f}x wall)")
     tables, digest = fingerprint(settings.published)
     print(f"published numbers: {tables} ADS and DWS tables, fingerprint {digest}")
+    print(scorer_summary(settings.published))
     if args.dbt_nodes:
         print_dbt_nodes(meter.dbt_results, args.dbt_nodes)
     return 0

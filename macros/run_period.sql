@@ -3,7 +3,7 @@
     (vars are part of the parse state, flags are not). Models keyed by dt rebuild that day only. Unit tests
     ignore it: their fixtures carry their own days, whatever day the build is for. -#}
 {% macro run_date() -%}
-    {%- if model is defined and model is mapping and model.get('resource_type') == 'unit_test' -%}
+    {%- if is_unit_test() -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set start = invocation_args_dict.get('event_time_start') -%}
@@ -18,6 +18,11 @@
                                            ~ start ~ ' .. ' ~ invocation_args_dict.get('event_time_end')) }}
     {%- endif -%}
     {{ return(first.date().isoformat()) }}
+{%- endmacro %}
+
+{#- True while dbt renders a unit test (whose fixtures stand for the warehouse). -#}
+{% macro is_unit_test() -%}
+    {{ return(model is defined and model is mapping and model.get('resource_type') == 'unit_test') }}
 {%- endmacro %}
 
 {% macro run_date_literal() -%}

@@ -115,13 +115,23 @@ lanes_within_reach as (
     group by vehicle_id, ts_s
 ),
 
+nearest_distance as (
+    select vehicle_id, ts_s, min(distance_m) as distance_m
+    from distanced
+    group by vehicle_id, ts_s
+),
+
+-- the nearest segment (ties: the first lane and offset), ranked among the nearest only: a window over every
+-- candidate segment would sort five times the rows
 nearest as (
     select
         d.*,
         coalesce(l.lane_count, 0) as lane_count
     from distanced as d
-    left join lanes_within_reach as l using (vehicle_id, ts_s)
-    qualify row_number() over (partition by d.vehicle_id, d.ts_s order by d.distance_m, d.lane_id, d.s0_m) = 1
+    inner join nearest_distance as m
+        on d.vehicle_id = m.vehicle_id and d.ts_s = m.ts_s and d.distance_m is not distinct from m.distance_m
+    left join lanes_within_reach as l on d.vehicle_id = l.vehicle_id and d.ts_s = l.ts_s
+    qualify row_number() over (partition by d.vehicle_id, d.ts_s order by d.lane_id, d.s0_m) = 1
 ),
 
 crosswalks as (
