@@ -66,29 +66,32 @@ def create_run_tables(con: duckdb.DuckDBPyConnection, store: TagStore) -> None:
 
 
 def build_runs(con: duckdb.DuckDBPyConnection, store: TagStore = DEFAULT_STORE) -> None:
-    """(Re)build the spans and the runs of every tag of the map from the bitmap table."""
+    """(Re)build the spans and the runs of every tag of the map from the bitmap table.
+
+    Each second gets its span's id where its span is found (a vehicle's span starts at one of its seconds, so
+    (vehicle_id, start second) names it and the dense rank of that pair is the id); the runs then need no join
+    back to the spans on the vehicle's text key."""
     create_run_tables(con, store)
     group = ", ".join(("vehicle_id",) + FILTER_COLUMNS + ("block_no",))
     con.execute(f"""
         create or replace temp table _span_second as
-        select *, min(ts_s) over (partition by {group}, island) as span_start_s
-        from (select *, ts_s - row_number() over (partition by {group} order by ts_s) as island
-              from (select *, ts_s // {SPAN_BLOCK_S} as block_no from {store.table}))""")
+        select *, dense_rank() over (order by vehicle_id, span_start_s)::integer as span_id
+        from (select *, min(ts_s) over (partition by {group}, island) as span_start_s
+              from (select *, ts_s - row_number() over (partition by {group} order by ts_s) as island
+                    from (select *, ts_s // {SPAN_BLOCK_S} as block_no from {store.table})))""")
     con.execute(f"""
         insert into {store.span_table}
-        select row_number() over (order by vehicle_id, span_start_s), dense_rank() over (order by vehicle_id),
-               vehicle_id, {', '.join(FILTER_COLUMNS)}, span_start_s,
-               max(ts_s)
-        from _span_second group by {group}, span_start_s order by 1""")
+        select span_id, dense_rank() over (order by vehicle_id), vehicle_id, {', '.join(FILTER_COLUMNS)},
+               span_start_s, max(ts_s)
+        from _span_second group by span_id, {group}, span_start_s order by 1""")
     words = con.execute(f"select max(word) + 1 from {store.map_table}").fetchone()[0] or 0
     word_of_tag = " ".join(f"when {w} then {word_column(w)}" for w in range(words))
     con.execute(f"""
         insert into {store.run_table}
         select tag_id, span_id, min(ts_s), max(ts_s)
-        from (select m.tag_id, p.span_id, s.ts_s,
-                     s.ts_s - row_number() over (partition by m.tag_id, p.span_id order by s.ts_s) as island
+        from (select m.tag_id, s.span_id, s.ts_s,
+                     s.ts_s - row_number() over (partition by m.tag_id, s.span_id order by s.ts_s) as island
               from _span_second s
-              join {store.span_table} p on p.vehicle_id = s.vehicle_id and p.start_s = s.span_start_s
               join {store.map_table} m on ((case m.word {word_of_tag} end) & m.mask) <> 0)
         group by tag_id, span_id, island order by tag_id, span_id, min(ts_s)""")
     con.execute("drop table _span_second")

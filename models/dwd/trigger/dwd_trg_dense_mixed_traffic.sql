@@ -2,6 +2,19 @@
 -- perception_summary: seconds with at least min_vru pedestrians, cyclists, tricycles and scooters and at least
 -- min_vehicles cars, trucks and buses counted within radius_m (one of the summary's radii); qualifying seconds
 -- at most max_gap_s apart form one event. Why: seed 000 replays such scenes even when they were handled well.
+-- The summary's count columns (n_<class>_<radius>m) are read when the model compiles and added up per radius
+-- and family in one pass; a long form (one row per column) would be 21 rows per second.
+{%- set families = {'vru': ['pedestrian', 'cyclist', 'tricycle', 'scooter'], 'vehicle': ['car', 'truck', 'bus']} %}
+{%- set summary_source = source('ods', 'ods_perception_summary') %}
+{%- set radii = {} %}
+{%- if execute %}
+    {%- for column in adapter.get_columns_in_relation(summary_source) %}
+        {%- set match = modules.re.match('^n_([a-z]+)_([0-9]+)m$', column.name) %}
+        {%- for family, classes in families.items() if match and match.group(1) in classes %}
+            {%- do radii.setdefault(match.group(2), {'vru': [], 'vehicle': []})[family].append(column.name) %}
+        {%- endfor %}
+    {%- endfor %}
+{%- endif %}
 with params as (
     {{ trigger_params('dense_mixed_traffic', ['radius_m', 'min_vru', 'min_vehicles', 'max_gap_s', 'severity']) }}
 ),
@@ -10,17 +23,28 @@ vehicles as (
     select vehicle_id, vehicle_class, site_id from {{ ref('dwd_vehicle') }}
 ),
 
+summary as (
+    select * from {{ summary_source }}
+    where {{ around_run_day('ts', 'dt') }}
+),
+
 counts as (
+    {%- for radius, columns in radii | dictsort %}
     select
         vehicle_id,
         ts,
-        regexp_extract(count_column, '^n_([a-z]+)_([0-9]+)m$', 1) as object_class,
-        regexp_extract(count_column, '^n_([a-z]+)_([0-9]+)m$', 2)::double as radius_m,
-        n_objects
-    from (
-        {{ unpivot_matching(source('ods', 'ods_perception_summary'), around_run_day('ts', 'dt'), ['vehicle_id', 'ts'],
-                            '^n_[a-z]+_[0-9]+m$', 'count_column', 'n_objects') }}
-    )
+        {%- for family in ['vru', 'vehicle'] %}
+        {% for c in columns[family] %}coalesce({{ c }}, 0){{ ' + ' if not loop.last }}{% else %}null{% endfor %}
+            as n_{{ family }},
+        {%- endfor %}
+        cast({{ radius }} as double) as radius_m
+    from summary
+    union all
+    {%- endfor %}
+    -- closes the union (and is all there is when no count column is known yet, at parse)
+    select vehicle_id, ts, 0 as n_vru, 0 as n_vehicle, cast(null as double) as radius_m
+    from summary
+    where false
 ),
 
 grouped as (
@@ -28,13 +52,12 @@ grouped as (
         n.vehicle_id,
         n.ts,
         coalesce(v.vehicle_class, '*') as vehicle_class,
-        any_value(v.site_id) as site_id,
+        v.site_id,
         n.radius_m,
-        sum(n.n_objects) filter (where n.object_class in ('pedestrian', 'cyclist', 'tricycle', 'scooter')) as n_vru,
-        sum(n.n_objects) filter (where n.object_class in ('car', 'truck', 'bus')) as n_vehicle
+        n.n_vru,
+        n.n_vehicle
     from counts as n
     left join vehicles as v on n.vehicle_id = v.vehicle_id
-    group by all
 ),
 
 dense as (
