@@ -224,9 +224,9 @@ def scorer_summary(published: Path) -> str:
                                [DAY]).fetchall()
             return ", ".join(f"{key} {n:,}" for key, n in rows) or "none"
 
+        replayed, missed = by("solutions", "status"), by("not_reached", "cause")
         uploads = con.execute("select count(*) from scorer.raw_upload_requests where dt = ?", [DAY]).fetchone()[0]
-    return (f"scorer: replayed {by('solutions', 'status')}; not reached {by('not_reached', 'cause')}; "
-            f"raw-upload requests {uploads:,}")
+    return f"scorer: replayed {replayed}; not reached {missed}; raw-upload requests {uploads:,}"
 
 
 def print_dbt_nodes(results: dict[str, dict], top: int) -> None:

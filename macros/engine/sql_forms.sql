@@ -15,6 +15,16 @@
 {% macro duckdb__value_at_min(value, key) %}arg_min({{ value }}, {{ key }}){% endmacro %}
 {% macro spark__value_at_min(value, key) %}min_by({{ value }}, {{ key }}){% endmacro %}
 
+{#- A struct of named values (`fields`: a list of (name, expression)); structs compare field by field, so `min` of
+    one is the row that is smallest in its fields' order, ties broken by the next field. -#}
+{% macro struct_of(fields) %}{{ return(adapter.dispatch('struct_of')(fields)) }}{% endmacro %}
+{% macro duckdb__struct_of(fields) -%}
+    struct_pack({% for name, expr in fields %}{{ name }} := {{ expr }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+{% macro spark__struct_of(fields) -%}
+    named_struct({% for name, expr in fields %}'{{ name }}', {{ expr }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
 {#- Integer division of integers, truncating (the operands here are never negative). -#}
 {% macro int_div(a, b) %}{{ return(adapter.dispatch('int_div')(a, b)) }}{% endmacro %}
 {% macro duckdb__int_div(a, b) %}{{ a }} // {{ b }}{% endmacro %}

@@ -55,7 +55,18 @@ vehicle_classes as (
 ),
 
 segments as (
-    select * from {{ ref('dwd_lane_segment') }}
+    select
+        site_id, route_id, cell_x, cell_y, lane_id, seq, x_m, y_m, next_x_m, next_y_m, length_m, reach_m, crosswalk,
+        s0_m
+    from {{ ref('dwd_lane_segment') }}
+),
+
+-- one row per segment (the one under the cell of its first point): what the nearest segment tells the second
+segment_context as (
+    select lane_id, seq, successors, x_m, y_m, next_x_m, next_y_m, length_m, s0_m, junction_id, junction_signalised,
+        merge, turn
+    from {{ ref('dwd_lane_segment') }}
+    where cell_x = {{ lane_cell('x_m') }} and cell_y = {{ lane_cell('y_m') }}
 ),
 
 seconds as (
@@ -78,15 +89,20 @@ seconds as (
         on s.vehicle_id = p.vehicle_id and s.ts_s = p.ts_s
 ),
 
+-- every segment near the second's position (narrow: keys and geometry; five per second on average)
 projected as (
     select
         f.vehicle_id,
         f.ts_s,
         f.x_m,
         f.y_m,
-        {{ star_except(['site_id', 'route_id', 'x_m', 'y_m', 'cell_x', 'cell_y'], 'g') }},  -- noqa: RF02
+        g.lane_id,
+        g.seq,
         g.x_m as from_x_m,
         g.y_m as from_y_m,
+        g.next_x_m,
+        g.next_y_m,
+        g.reach_m,
         ((f.x_m - g.x_m) * (g.next_x_m - g.x_m) + (f.y_m - g.y_m) * (g.next_y_m - g.y_m))
         / nullif(pow(g.length_m, 2), 0) as raw_t
     from seconds as f
@@ -101,37 +117,50 @@ distanced as (
     select
         *,
         raw_t >= 0 and raw_t < 1 as is_within,
-        s0_m + t * length_m as along_m,
         sqrt(
             pow(x_m - (from_x_m + t * (next_x_m - from_x_m)), 2) + pow(y_m - (from_y_m + t * (next_y_m - from_y_m)), 2)
         ) as distance_m
     from (select *, greatest(0, least(1, raw_t)) as t from projected) as clamped
 ),
 
-lanes_within_reach as (
-    select vehicle_id, ts_s, count(distinct lane_id) as lane_count
-    from distanced
-    where distance_m <= reach_m and is_within
-    group by vehicle_id, ts_s
-),
-
-nearest_distance as (
-    select vehicle_id, ts_s, min(distance_m) as distance_m
-    from distanced
-    group by vehicle_id, ts_s
-),
-
--- the nearest segment (ties: the first lane and offset), ranked among the nearest only: a window over every
--- candidate segment would sort five times the rows
+-- the nearest segment (ties: the first lane, then the first segment along it) and the lanes within reach
 nearest as (
     select
-        d.*,
-        coalesce(l.lane_count, 0) as lane_count
-    from distanced as d
-    inner join nearest_distance as m
-        on d.vehicle_id = m.vehicle_id and d.ts_s = m.ts_s and d.distance_m is not distinct from m.distance_m
-    left join lanes_within_reach as l on d.vehicle_id = l.vehicle_id and d.ts_s = l.ts_s
-    qualify row_number() over (partition by d.vehicle_id, d.ts_s order by d.lane_id, d.s0_m) = 1
+        vehicle_id,
+        ts_s,
+        min({{ struct_of([('distance_m', 'distance_m'), ('lane_id', 'lane_id'), ('seq', 'seq'), ('t', 't')]) }})
+            as segment,
+        count(distinct case when distance_m <= reach_m and is_within then lane_id end) as lane_count
+    from distanced
+    group by vehicle_id, ts_s
+),
+
+-- per second: its nearest segment's context and the lane change since the previous second (a window over
+-- these few columns, not over the whole feature row)
+lane_context as (
+    select
+        f.vehicle_id,
+        f.ts_s,
+        f.vehicle_class,
+        n.lane_count,
+        g.lane_id,
+        g.junction_id,
+        g.junction_signalised,
+        g.merge,
+        g.turn,
+        g.s0_m + n.segment.t * g.length_m as along_m,
+        case
+            when f.ts_s - lag(f.ts_s) over w != 1 or lag(g.lane_id) over w is null then 'none'
+            when g.lane_id = lag(g.lane_id) over w or {{ list_has('lag(g.successors) over w', 'g.lane_id') }} then 'none'
+            when
+                (g.next_x_m - g.x_m) * (f.y_m - lag(f.y_m) over w)
+                - (g.next_y_m - g.y_m) * (f.x_m - lag(f.x_m) over w) > 0 then 'left'
+            else 'right'
+        end as lane_change
+    from seconds as f
+    left join nearest as n on f.vehicle_id = n.vehicle_id and f.ts_s = n.ts_s
+    left join segment_context as g on n.segment.lane_id = g.lane_id and n.segment.seq = g.seq
+    window w as (partition by f.vehicle_id order by f.ts_s)
 ),
 
 crosswalks as (
@@ -142,9 +171,8 @@ crosswalks as (
 
 on_crosswalk as (
     select distinct n.vehicle_id, n.ts_s
-    from nearest as n
-    inner join seconds as f using (vehicle_id, ts_s)
-    inner join vehicle_classes as v on f.vehicle_class = v.vehicle_class
+    from lane_context as n
+    inner join vehicle_classes as v on n.vehicle_class = v.vehicle_class
     inner join crosswalks as c
         on n.lane_id = c.lane_id
         and c.s0_m < n.along_m + v.length_m / 2
@@ -201,14 +229,7 @@ select
     coalesce(n.merge, false) as in_merge,
     f.road_type = 'tunnel' as in_tunnel,
     coalesce(n.turn, 'straight') as turn,
-    case
-        when f.ts_s - lag(f.ts_s) over w != 1 or lag(n.lane_id) over w is null then 'none'
-        when n.lane_id = lag(n.lane_id) over w or {{ list_has('lag(n.successors) over w', 'n.lane_id') }} then 'none'
-        when
-            (n.next_x_m - n.from_x_m) * (f.y_m - lag(f.y_m) over w)
-            - (n.next_y_m - n.from_y_m) * (f.x_m - lag(f.x_m) over w) > 0 then 'left'
-        else 'right'
-    end as lane_change,
+    n.lane_change,
     e.weather,
     e.light,
     {%- for c in counts %}
@@ -230,9 +251,8 @@ select
     f.drive_mode in ('remote', 'manual') as takeover_active,
     r.vehicle_id is not null as remote_active
 from seconds as f
-left join nearest as n using (vehicle_id, ts_s)
+left join lane_context as n using (vehicle_id, ts_s)
 left join on_crosswalk as c using (vehicle_id, ts_s)
 left join environment as e using (vehicle_id, ts_s)
 left join remote_sessions as r using (vehicle_id, ts_s)
 left join fired as g using (vehicle_id, ts_s)
-window w as (partition by f.vehicle_id order by f.ts_s)
