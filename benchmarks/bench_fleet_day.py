@@ -297,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'outside steps':<14} {'':>5} {wall - in_steps_wall:>8.1f} {cpu - in_steps_cpu:>8.1f}")
     print(f"{'pipeline':<14} {sum(s.steps for s in stages.values()):>5} {wall:>8.1f} {cpu:>8.1f} "
           f"{rss.overall / 2**30:>6.2f} GB")
+    if "scorer" in stages:  # the night's replays run in their own window (scorer_budget_s), after the numbers
+        night = stages["scorer"]
+        print(f"{'without scorer':<14} {'':>5} {wall - night.wall_s:>8.1f} {cpu - night.cpu_s:>8.1f}")
     for what, (rows, scan_wall, scan_cpu, size) in scans.items():
         print(f"scan of {what}: {rows:,} rows, {size / 2**30:.2f} GiB in {scan_wall:.1f} s wall, {scan_cpu:.1f} CPU s; "
               f"pipeline / scan = {cpu / scan_cpu:.1f}x CPU ({wall / scan_wall:.1f}x wall)")
