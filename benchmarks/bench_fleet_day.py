@@ -12,8 +12,8 @@ as a subprocess, the scorer in worker processes) and the peak RSS of the process
 The scan baseline is one DuckDB pass (the settings' connection) that reads every column of the day's raw pose and
 heartbeat files, and one of every source's files; ``pipeline / scan`` is the ratio of CPU seconds (stable on a
 shared machine; wall seconds depend on the neighbours, so the load average is printed). The published file's
-ADS and DWS tables are fingerprinted (rows and the exact sum of row hashes) so two runs of the same landing can
-be compared for identical numbers; ``--dbt-nodes K`` lists the K slowest dbt nodes of each dbt step
+ADS and DWS tables are fingerprinted (rows and the exact sum of row hashes, doubles to 6 decimals) so two runs of the
+same landing can be compared for identical numbers; ``--dbt-nodes K`` lists the K slowest dbt nodes of each dbt step
 (``run_results.json``). ``--scorer-budget-s S`` / ``--scorer-max-cases N`` bound the nightly scorer as the
 installation's settings do (default: the whole queue within the night window); the cases scored and not reached
 are printed either way.
@@ -47,6 +47,7 @@ from fleetloop.warehouse import connect
 DAY = dt.date(2026, 11, 2)
 SCAN_SOURCES = ("pose", "heartbeat")  # the issue's baseline: every pose and heartbeat column of the day
 FINGERPRINT_SCHEMAS = ("ads", "dws")  # the published numbers
+FINGERPRINT_DECIMALS = 6
 # step key -> stage (ODS steps and gates are told apart by the check's suffix)
 STEP_STAGES = {
     "warehouse_reference": "dbt reference",
@@ -206,14 +207,20 @@ def scan(settings: Settings, sources) -> tuple[int, float, float, int]:
 
 
 def fingerprint(published: Path) -> tuple[int, str]:
-    """Tables and one digest of every published ADS and DWS table's rows and exact sum of row hashes."""
+    """Tables and one digest of every published ADS and DWS table's rows and exact sum of row hashes. Doubles
+    count rounded to ``FINGERPRINT_DECIMALS`` (a parallel sum of doubles differs in its last bits from run to run)
+    and file paths (``*_path``, under the benchmark's home) are left out."""
     with duckdb.connect(str(published), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            f"where table_schema in {FINGERPRINT_SCHEMAS} order by 1").fetchall()]
-        sums = {t: con.execute(f"select count(*), coalesce(sum(hash(r)::hugeint), 0) from {t} as r").fetchone()
-                for t in tables}
-    return len(tables), hashlib.sha256(repr(sorted(sums.items())).encode()).hexdigest()[:16]
+        columns: dict[str, list[str]] = {}
+        for table, name, kind in con.execute(
+                "select table_schema || '.' || table_name, column_name, data_type from information_schema.columns "
+                f"where table_schema in {FINGERPRINT_SCHEMAS} order by 1, ordinal_position").fetchall():
+            if not name.endswith("_path"):
+                columns.setdefault(table, []).append(
+                    f"round({name}, {FINGERPRINT_DECIMALS})" if kind == "DOUBLE" else name)
+        sums = {t: con.execute(f"select count(*), coalesce(sum(hash({', '.join(cols)})::hugeint), 0) from {t}")
+                .fetchone() for t, cols in columns.items()}
+    return len(sums), hashlib.sha256(repr(sorted(sums.items())).encode()).hexdigest()[:16]
 
 
 def scorer_summary(published: Path) -> str:
