@@ -35,11 +35,12 @@
     {%- set sql = 'select ' ~ expr ~ ' from ' ~ thresholds ~ ' where ' ~ where -%}
     {%- if execute and not is_unit_test()
         and adapter.get_relation(thresholds.database, thresholds.schema, thresholds.identifier) is not none -%}
-        {%- set value = run_query(sql).columns[0].values()[0] -%}
-        {%- if value is none -%}
-            {{ exceptions.raise_compiler_error('no trigger definition where ' ~ where ~ ' (seed trigger_definitions)') }}
+        {%- set values = run_query(sql).columns[0].values() -%}
+        {%- if values | length != 1 or values[0] is none -%}
+            {{ exceptions.raise_compiler_error('no single trigger definition where ' ~ where
+                                               ~ ' (seed trigger_definitions)') }}
         {%- endif -%}
-        cast({{ value }} as double)
+        cast({{ values[0] }} as double)
     {%- else -%}
         ({{ sql }})
     {%- endif -%}
