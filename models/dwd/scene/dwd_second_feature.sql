@@ -63,7 +63,8 @@ segments as (
 
 -- one row per segment (the one under the cell of its first point): what the nearest segment tells the second
 segment_context as (
-    select lane_id, seq, successors, x_m, y_m, next_x_m, next_y_m, length_m, s0_m, junction_id, junction_signalised,
+    select
+        lane_id, seq, successors, x_m, y_m, next_x_m, next_y_m, length_m, s0_m, junction_id, junction_signalised,
         merge, turn
     from {{ ref('dwd_lane_segment') }}
     where cell_x = {{ lane_cell('x_m') }} and cell_y = {{ lane_cell('y_m') }}
@@ -136,7 +137,7 @@ nearest as (
 ),
 
 -- per second: its nearest segment's context and the lane change since the previous second (a window over
--- these few columns, not over the whole feature row)
+-- these few columns, not over the whole feature row); n.segment.* are struct fields (noqa: RF01)
 lane_context as (
     select
         f.vehicle_id,
@@ -148,10 +149,12 @@ lane_context as (
         g.junction_signalised,
         g.merge,
         g.turn,
-        g.s0_m + n.segment.t * g.length_m as along_m,
+        g.s0_m + n.segment.t * g.length_m as along_m,  -- noqa: RF01
         case
             when f.ts_s - lag(f.ts_s) over w != 1 or lag(g.lane_id) over w is null then 'none'
-            when g.lane_id = lag(g.lane_id) over w or {{ list_has('lag(g.successors) over w', 'g.lane_id') }} then 'none'
+            when
+                g.lane_id = lag(g.lane_id) over w or {{ list_has('lag(g.successors) over w', 'g.lane_id') }}
+                then 'none'
             when
                 (g.next_x_m - g.x_m) * (f.y_m - lag(f.y_m) over w)
                 - (g.next_y_m - g.y_m) * (f.x_m - lag(f.x_m) over w) > 0 then 'left'
@@ -159,7 +162,8 @@ lane_context as (
         end as lane_change
     from seconds as f
     left join nearest as n on f.vehicle_id = n.vehicle_id and f.ts_s = n.ts_s
-    left join segment_context as g on n.segment.lane_id = g.lane_id and n.segment.seq = g.seq
+    left join segment_context as g
+        on n.segment.lane_id = g.lane_id and n.segment.seq = g.seq  -- noqa: RF01
     window w as (partition by f.vehicle_id order by f.ts_s)
 ),
 
