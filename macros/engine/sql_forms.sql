@@ -56,36 +56,6 @@
                cast({{ offset }} as integer) + 1)
 {%- endmacro %}
 
-{#- The rows of `relation` (where `where`) turned long: `keys`, then one row per non-null column matching the
-    regular expression `pattern` with its name in `name` and its value in `value`. -#}
-{% macro unpivot_matching(relation, where, keys, pattern, name, value) -%}
-    {{ return(adapter.dispatch('unpivot_matching')(relation, where, keys, pattern, name, value)) }}
-{%- endmacro %}
-{% macro duckdb__unpivot_matching(relation, where, keys, pattern, name, value) -%}
-    unpivot (
-        select {{ keys | join(', ') }}, columns('{{ pattern }}')
-        from {{ relation }}
-        where {{ where }}
-    )
-    on columns('{{ pattern }}') into name {{ name }} value {{ value }}
-{%- endmacro %}
-{% macro spark__unpivot_matching(relation, where, keys, pattern, name, value) -%}
-    {%- set matching = [] -%}
-    {%- if execute -%}
-        {%- for column in adapter.get_columns_in_relation(relation)
-            if modules.re.match(pattern, column.name) -%}
-            {%- do matching.append(column.name) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    select {{ keys | join(', ') }}, {{ name }}, {{ value }}
-    from (
-        select {{ keys | join(', ') }}, {{ matching | join(', ') }}
-        from {{ relation }}
-        where {{ where }}
-    )
-    unpivot ({{ value }} for {{ name }} in ({{ matching | join(', ') }}))
-{%- endmacro %}
-
 {#- `union all by name` of `relations` (a list of (relation, its columns)): a column missing from a relation is
     null in its rows. -#}
 {% macro union_all_by_name(relations) %}{{ return(adapter.dispatch('union_all_by_name')(relations)) }}{% endmacro %}
