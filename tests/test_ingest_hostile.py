@@ -18,7 +18,7 @@ from dagster_pipelines.ods.assets import build_ods_asset
 from dagster_pipelines.partitions import daily_partitions
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop import lake
-from fleetloop.contract import MAX_SPEED_MPS, SOURCES
+from fleetloop.contract import MAX_SPEED_MPS, SOURCES, source
 from fleetloop.ingest import connect
 from fleetloop.ingest.rules import KMH_FACTOR
 from fleetloop.paths import MissingPartitionError
@@ -244,6 +244,11 @@ def test_the_reconciliation_gate_fails_on_a_row_drop_unless_the_run_is_tagged(tm
 
 # -- finding 8: named rules ------------------------------------------------------------------------------
 
+def _in_contract_order(name: str, record: dict) -> dict:
+    """The record with its keys in the order of the contract's fields (the order a source's writer emits)."""
+    return {f.name: record[f.name] for f in source(name).fields}
+
+
 def test_rules_name_what_is_wrong(con, tmp_path):
     root = tmp_path / "landing"
     hb = [
@@ -260,6 +265,7 @@ def test_rules_name_what_is_wrong(con, tmp_path):
         _j(heartbeat_record(8)).replace("{", '{"city": "x", ', 1),                  # duplicate key
         _j(heartbeat_record(9))[:-1] + ", }",                                       # trailing comma
         _j(heartbeat_record(10, city="a,}")),                                       # a comma in a string is fine
+        _j(_in_contract_order("heartbeat", heartbeat_record(11)))[:-1] + ', "city": "x"}',  # every key, then one again
     ]
     write_lines(root, "heartbeat", HAND_DAY, "a.jsonl", lines)
     r = load(con, root, "heartbeat", HAND_DAY)
@@ -267,7 +273,8 @@ def test_rules_name_what_is_wrong(con, tmp_path):
     assert _codes(con, "heartbeat") == {
         ("a.jsonl", 1): "out_of_range", ("a.jsonl", 2): "out_of_range", ("a.jsonl", 3): "unit_error",
         ("a.jsonl", 4): "pattern_mismatch", ("a.jsonl", 5): "pattern_mismatch", ("a.jsonl", 6): "wrong_type",
-        ("a.jsonl", 8): "non_finite", ("a.jsonl", 9): "malformed_json", ("a.jsonl", 10): "malformed_json"}
+        ("a.jsonl", 8): "non_finite", ("a.jsonl", 9): "malformed_json", ("a.jsonl", 10): "malformed_json",
+        ("a.jsonl", 12): "malformed_json"}
     t0 = dt.datetime.combine(HAND_DAY, dt.time(10), dt.UTC)
     takeovers = [{"takeover_id": f"to_{i}", "vehicle_id": "veh_a",
                   "ts_start": (t0 + dt.timedelta(minutes=i)).isoformat(),

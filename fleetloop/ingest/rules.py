@@ -276,13 +276,21 @@ JSON_SHAPE_CHECKS: list[tuple[str, str, str]] = [
     ("_duplicate_key", "malformed_json", lit("object has a duplicate key")),
     ("_trailing_comma", "malformed_json", lit("trailing comma before a closing bracket")),
 ]
-# Columns the JSON shape checks read, computed from ``_raw_text`` and ``_valid`` (never NULL).
-JSON_SHAPE_COLUMNS = {
-    "_duplicate_key": "case when _valid then len(json_keys(_raw_text)) <> len(list_distinct(json_keys(_raw_text))) "
-                      "else false end",
-    "_trailing_comma": (f"case when _valid and regexp_matches(_raw_text, {lit(_TRAILING_COMMA_HINT)}) "
-                        f"then regexp_matches(_raw_text, {lit(_TRAILING_COMMA)}) else false end"),
-}
+
+
+def json_shape_columns(src: Source) -> dict[str, str]:
+    """Columns the JSON shape checks read, computed from ``_raw_text`` and ``_valid`` (never NULL).
+
+    A line whose keys are the contract's fields in contract order (what a source's writer emits) has no
+    duplicate key; only other lines pay for the distinct count of their keys.
+    """
+    keys = "[" + ", ".join(lit(f.name) for f in src.fields) + "]::varchar[]"
+    return {
+        "_duplicate_key": f"case when not _valid or json_keys(_raw_text) = {keys} then false "
+                          "else len(json_keys(_raw_text)) <> len(list_distinct(json_keys(_raw_text))) end",
+        "_trailing_comma": (f"case when _valid and regexp_matches(_raw_text, {lit(_TRAILING_COMMA_HINT)}) "
+                            f"then regexp_matches(_raw_text, {lit(_TRAILING_COMMA)}) else false end"),
+    }
 
 
 def kmh_spike_sql(src: Source, relation: str) -> str | None:

@@ -55,7 +55,8 @@ def stage_json(con, src: Source, day: dt.date, reader: JsonLines, file: str) -> 
     typed = ", ".join(f"{fs.typed} as {q(fs.field.name)}" for fs in fields)
     ok, code, reason = rules.classify_sql(rules.JSON_SHAPE_CHECKS + rules.row_checks(src, fields, day))
     names = ", ".join(q(f.name) for f in src.fields)
-    shape = ", ".join(f"{expr} as {name}" for name, expr in rules.JSON_SHAPE_COLUMNS.items())
+    shape_columns = rules.json_shape_columns(src)
+    shape = ", ".join(f"{expr} as {name}" for name, expr in shape_columns.items())
     sql = f"""
 insert into {JSON_STAGE}
 select {names}, ?::varchar, _line_number, _ok, _reason_code, _reason,
@@ -63,7 +64,7 @@ select {names}, ?::varchar, _line_number, _ok, _reason_code, _reason,
 from (
     select *, {code} as _reason_code, {reason} as _reason
     from (select *, {ok} as _ok from (
-        select _line_number, _raw_text, _bad_encoding, _valid, _v, _t, {", ".join(rules.JSON_SHAPE_COLUMNS)},
+        select _line_number, _raw_text, _bad_encoding, _valid, _v, _t, {", ".join(shape_columns)},
                {typed}
         from (
             select _line_number, _raw_text, _bad_encoding, _valid, {shape},
