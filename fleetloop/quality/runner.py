@@ -1,13 +1,16 @@
 """Validate a DuckDB table (or a day's partition of it) against a suite of ``expectations/``.
 
 GX 1.x validates a pandas dataframe read from DuckDB. Partitions above ``sample_rows`` are validated on a
-reservoir sample, and their row-level expectations are then counted on the whole partition in SQL, so
-a rare bad row is never missed.
+sample, and their row-level expectations are then counted on the whole partition in SQL, so a rare bad row
+is never missed; except those an upstream stage the caller trusts establishes row by row (an expectation's
+``meta.established_by``, e.g. the ODS load): each invariant is validated once, where it is cheapest, and GX
+still checks those on the sample.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -24,7 +27,8 @@ DUCKDB_TYPE_NAMES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "INTEGER": "BIGI
 @dataclass
 class QualityResult:
     """Outcome of one suite on one table: ``failures`` holds one dict per failed expectation
-    (expectation, column, unexpected_count, sample_rows)."""
+    (expectation, column, unexpected_count, sample_rows); ``established`` counts the expectations validated on
+    the sample only, because a trusted upstream stage establishes them."""
 
     table: str
     suite: str
@@ -32,10 +36,14 @@ class QualityResult:
     rows: int
     rows_validated: int
     failures: list[dict] = field(default_factory=list)
+    established: int = 0
 
     def summary(self) -> str:
         head = f"{self.suite} on {self.table}: {'ok' if self.success else 'FAILED'} ({self.rows} rows"
-        head += f", GX on {self.rows_validated})" if self.rows_validated < self.rows else ")"
+        if self.rows_validated < self.rows:
+            head += f", GX on {self.rows_validated}"
+            head += f", {self.established} expectations established upstream" if self.established else ""
+        head += ")"
         lines = [head] + [f"  {f['expectation']} {f['column'] or ''}: {f['unexpected_count']} unexpected"
                           for f in self.failures]
         return "\n".join(lines)
@@ -100,8 +108,9 @@ def _rows(df: pd.DataFrame, index: list) -> list[dict]:
 
 
 def validate_table(con, table: str, suite_name: str, where: str | None = None,
-                   sample_rows: int = DEFAULT_SAMPLE_ROWS) -> QualityResult:
-    """Validate ``table`` (rows matching the SQL predicate ``where``) against ``expectations/<suite>.json``."""
+                   sample_rows: int = DEFAULT_SAMPLE_ROWS, trusted: Collection[str] = ()) -> QualityResult:
+    """Validate ``table`` (rows matching the SQL predicate ``where``) against ``expectations/<suite>.json``;
+    on a sampled partition, expectations ``established_by`` a stage in ``trusted`` are not recounted."""
     suite = load_suite(suite_name)
     meta = suite.get("meta", {}).get("fleetloop", {})
     actual = _column_types(con, table)
@@ -116,7 +125,10 @@ def validate_table(con, table: str, suite_name: str, where: str | None = None,
     df = con.execute(f"select {star} from ({base}){sample_clause}").df()
     failures = _type_failures(actual, meta.get("column_types", {}))
     checks = [(e["type"], e["kwargs"]) for e in suite["expectations"]]
-    whole = [i for i, (kind, _) in enumerate(checks) if sampled and sql_checks.supported(kind)]
+    established = {i for i, e in enumerate(suite["expectations"])
+                   if sampled and e.get("meta", {}).get("established_by") in trusted}
+    whole = [i for i, (kind, _) in enumerate(checks)
+             if sampled and sql_checks.supported(kind) and i not in established]
     _, counts = sql_checks.count_unexpected(con, base, [checks[i] for i in whole]) if whole else (rows, [])
     counted = dict(zip(whole, counts, strict=True))
     for i, result in enumerate(_gx_results(df, suite)):
@@ -133,7 +145,7 @@ def validate_table(con, table: str, suite_name: str, where: str | None = None,
                              "sample_rows": _rows(df, detail.get("partial_unexpected_index_list") or []),
                              "observed_value": detail.get("observed_value"),
                              "exception": (result.exception_info or {}).get("exception_message")})
-    return QualityResult(table, suite_name, not failures, int(rows), len(df), failures)
+    return QualityResult(table, suite_name, not failures, int(rows), len(df), failures, len(established))
 
 
 def _within_mostly(kwargs: dict, unexpected: int, rows: int) -> bool:

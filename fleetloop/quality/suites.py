@@ -22,24 +22,30 @@ SEED_DOMAINS = {
 }
 
 
-def expectation(kind: str, **kwargs) -> dict:
-    return {"type": f"expect_{kind}", "kwargs": kwargs, "meta": {}}
+# ``meta.established_by`` of an expectation that the ODS load enforces row by row (its rules quarantine a row
+# that breaks it, its duplicate search keeps the primary key unique, it writes the lineage columns).
+ESTABLISHED_BY_LOAD = {"established_by": "load"}
+
+
+def expectation(kind: str, meta: dict | None = None, **kwargs) -> dict:
+    return {"type": f"expect_{kind}", "kwargs": kwargs, "meta": dict(meta or {})}
 
 
 def _column_expectations(source: Source) -> list[dict]:
     out = []
     for f in source.fields:
         if not f.nullable:
-            out.append(expectation("column_values_to_not_be_null", column=f.name))
+            out.append(expectation("column_values_to_not_be_null", ESTABLISHED_BY_LOAD, column=f.name))
         domain = SEED_DOMAINS.get((source.name, f.name))
         if domain:
             values = sorted({r[domain[1]] for r in read_seed(domain[0])})
             out.append(expectation("column_values_to_be_in_set", column=f.name, value_set=values))
         elif f.allowed:
-            out.append(expectation("column_values_to_be_in_set", column=f.name, value_set=list(f.allowed)))
+            out.append(expectation("column_values_to_be_in_set", ESTABLISHED_BY_LOAD, column=f.name,
+                                   value_set=list(f.allowed)))
         if (f.minimum is not None or f.maximum is not None) and f.type == "DOUBLE":
-            out.append(expectation("column_values_to_be_between", column=f.name, min_value=f.minimum,
-                                   max_value=f.maximum))
+            out.append(expectation("column_values_to_be_between", ESTABLISHED_BY_LOAD, column=f.name,
+                                   min_value=f.minimum, max_value=f.maximum))
     return out
 
 
@@ -61,8 +67,8 @@ def _source_specific(source: Source) -> tuple[list[dict], dict, list[str]]:
                 expectation("column_values_to_be_between", column="candidate_score_min", min_value=0.0),
                 expectation("column_values_to_be_between", column="candidate_score_max", max_value=1.0)]
     for earlier, later in source.orderings:
-        out.append(expectation("column_pair_values_a_to_be_greater_than_b", column_A=later, column_B=earlier,
-                               or_equal=True, ignore_row_if="either_value_is_missing"))
+        out.append(expectation("column_pair_values_a_to_be_greater_than_b", ESTABLISHED_BY_LOAD, column_A=later,
+                               column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing"))
     return out, derived, joins
 
 
@@ -71,14 +77,15 @@ def ods_suite(source: Source) -> dict:
     types = {f.name: f.type for f in source.fields} | ODS_LINEAGE_COLUMNS
     specific, derived, joins = _source_specific(source)
     key = list(source.primary_key)
-    unique = (expectation("compound_columns_to_be_unique", column_list=key) if len(key) > 1
-              else expectation("column_values_to_be_unique", column=key[0]))
+    unique = (expectation("compound_columns_to_be_unique", ESTABLISHED_BY_LOAD, column_list=key) if len(key) > 1
+              else expectation("column_values_to_be_unique", ESTABLISHED_BY_LOAD, column=key[0]))
     return {
         "name": source.ods_table,
         "expectations": [
             expectation("table_columns_to_match_set", column_set=list(types) + list(derived), exact_match=True),
             *_column_expectations(source),
-            *(expectation("column_values_to_not_be_null", column=c) for c in ("dt", "_source_file")),
+            *(expectation("column_values_to_not_be_null", ESTABLISHED_BY_LOAD, column=c)
+              for c in ("dt", "_source_file")),
             unique,
             *specific,
         ],
