@@ -19,7 +19,13 @@
     {%- endfor %}
 {%- endif %}
 with summary as (
-    select *, {{ whole_epoch_s('ts') }} as ts_s
+    select *
+    from {{ summary_source }}
+    where {{ on_run_day('ts', 'dt') }}
+),
+
+summary_keys as (
+    select vehicle_id, ts, {{ whole_epoch_s('ts') }} as ts_s
     from {{ summary_source }}
     where {{ on_run_day('ts', 'dt') }}
 ),
@@ -70,9 +76,12 @@ segment_context as (
     where cell_x = {{ lane_cell('x_m') }} and cell_y = {{ lane_cell('y_m') }}
 ),
 
+-- narrow (keys, dimensions, pose numbers): it feeds four joins and a window; the summary's own columns join last
 seconds as (
     select
-        s.*,
+        s.vehicle_id,
+        s.ts,
+        s.ts_s,
         h.site_id,
         h.route_id,
         h.version,
@@ -84,7 +93,7 @@ seconds as (
         p.yaw_rate_rps,
         p.x_m,
         p.y_m
-    from summary as s
+    from summary_keys as s
     {{ asof_left_join('heartbeat', 'h', 's.vehicle_id', 'vehicle_id', 's.ts') }}
     left join pose as p
         on s.vehicle_id = p.vehicle_id and s.ts_s = p.ts_s
@@ -237,18 +246,18 @@ select
     e.weather,
     e.light,
     {%- for c in counts %}
-        cast(f.{{ c }} as integer) as {{ c }},
+        cast(s.{{ c }} as integer) as {{ c }},
     {%- endfor %}
-    f.lead_class,
-    f.lead_gap_m,
-    f.lead_rel_speed_mps,
-    f.lead_time_headway_s,
-    f.vru_distance_m,
-    f.vru_bearing_deg,
-    f.min_track_confidence,
-    cast(f.flickering_tracks as integer) as flickering_tracks,
-    f.tl_state,
-    f.tl_distance_m,
+    s.lead_class,
+    s.lead_gap_m,
+    s.lead_rel_speed_mps,
+    s.lead_time_headway_s,
+    s.vru_distance_m,
+    s.vru_bearing_deg,
+    s.min_track_confidence,
+    cast(s.flickering_tracks as integer) as flickering_tracks,
+    s.tl_state,
+    s.tl_distance_m,
     {%- for t in triggers %}
         coalesce({{ list_has('g.triggers', "'" ~ t ~ "'") }}, false) as trig_{{ t }},
     {%- endfor %}
@@ -260,3 +269,4 @@ left join on_crosswalk as c using (vehicle_id, ts_s)
 left join environment as e using (vehicle_id, ts_s)
 left join remote_sessions as r using (vehicle_id, ts_s)
 left join fired as g using (vehicle_id, ts_s)
+inner join summary as s on f.vehicle_id = s.vehicle_id and f.ts = s.ts
