@@ -7,6 +7,8 @@ shortfall. Queueing a query again replaces its clips (idempotent)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import duckdb
 
@@ -17,25 +19,31 @@ from fleetloop.mining.clips import Padding
 from fleetloop.mining.queue import case_rows, enqueue
 
 
-def unflagged(con: duckdb.DuckDBPyConnection, clips: list[dict]) -> list[dict]:
-    """The clips that overlap no case window of their vehicle."""
+def case_windows(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """The case windows (start, end) of every vehicle."""
     windows: dict[str, list[tuple]] = {}
     for vehicle, start, end in con.execute(f"select vehicle_id, ts_start, ts_end from {CASE_TABLE}").fetchall():
         windows.setdefault(vehicle, []).append((start, end))
+    return windows
+
+
+def unflagged(windows: dict[str, list[tuple]], clips: Iterable[dict]) -> Iterator[dict]:
+    """The clips that overlap no case window of their vehicle, in order."""
     last = dt.timedelta(seconds=1)  # a clip covers its last second: the queued case ends one second later
-    return [c for c in clips if not any(s <= c["clip_end"] + last and c["clip_start"] <= e
-                                        for s, e in windows.get(c["vehicle_id"], ()))]
+    return (c for c in clips if not any(s <= c["clip_end"] + last and c["clip_start"] <= e
+                                        for s, e in windows.get(c["vehicle_id"], ())))
 
 
 def mine_shortfalls(con: duckdb.DuckDBPyConnection, stages: list[dict], cfg: CurriculumConfig) -> dict[str, int]:
     """Queue the unflagged clips of each stage's mining query; return the clips queued per query."""
     padding = Padding(before_s=cfg.mining_padding_s, after_s=cfg.mining_padding_s)
+    windows = case_windows(con)  # mined clips enter another table: the case windows stay as they are
     queued = {}
     for stage in stages:
         query = stage["mining_query"]
         if not query or stage["shortfall"] <= 0 or query in queued:
             continue
         _, clips = find_clips(con, query, padding)
-        keep = unflagged(con, clips)[:min(stage["shortfall"], cfg.mined_clips_per_problem)]
+        keep = list(islice(unflagged(windows, clips), min(stage["shortfall"], cfg.mined_clips_per_problem)))
         queued[query] = enqueue(con, query, case_rows(keep, query, cfg.mining_action))
     return queued

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import duckdb
-import pyarrow as pa
 
 from fleetloop.publish import sql_string
+from fleetloop.warehouse import insert_rows
 
 Columns = Sequence[tuple[str, str, str]]
-_ROWS_VIEW = "_fleetloop_rows"  # the Arrow table of rows being written, registered for the insert
 
 
 def create_table(con: duckdb.DuckDBPyConnection, table: str, columns: Columns, replace: bool = True) -> None:
@@ -26,13 +25,7 @@ def write_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Columns, row
     """Replace the rows of ``table`` (created with its comments) by ``rows``; return how many."""
     create_table(con, table, columns)
     names = [n for n, _, _ in columns]
-    if rows:  # one columnar insert (a prepared insert per row costs milliseconds each)
-        con.register(_ROWS_VIEW, pa.table({n: [r.get(n) for r in rows] for n in names}))
-        try:
-            con.execute(f"insert into {table} by name select * from {_ROWS_VIEW}")
-        finally:
-            con.unregister(_ROWS_VIEW)
-    return len(rows)
+    return insert_rows(con, table, names, rows)
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:

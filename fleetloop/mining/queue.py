@@ -18,6 +18,7 @@ import hashlib
 import duckdb
 
 from fleetloop.publish import sql_string
+from fleetloop.warehouse import insert_rows
 
 TRIGGERED_TABLE = "ads.ads_case_queue"
 MINED_TABLE = "ads.ads_mined_case"
@@ -110,9 +111,7 @@ def enqueue(con: duckdb.DuckDBPyConnection, query: str, rows: list[dict]) -> int
         con.execute(f"comment on column {MINED_TABLE}.{name} is {sql_string(description)}")
     con.execute(f"delete from {MINED_TABLE} where query = ?", [normalised(query)])
     names = [name for name, _, _ in COLUMNS if name != "mined_rank"]
-    if rows:
-        con.executemany(f"insert into {MINED_TABLE} ({', '.join(names)}) values ({', '.join('?' for _ in names)})",
-                        [[r[n] for n in names] for r in rows])
+    insert_rows(con, MINED_TABLE, names, rows)
     con.execute(f"""
         update {MINED_TABLE} m set mined_rank = r.rank
         from (select case_id, row_number() over (partition by dt order by ts_start, case_id) as rank

@@ -38,6 +38,7 @@ from fleetloop.scorer.scoring import COMPONENTS
 from fleetloop.scorer.solve import SearchConfig, solve
 from fleetloop.scorer.spark_fanout import spark_fan_out
 from fleetloop.scorer.warehouse_scene import load_case
+from fleetloop.warehouse import insert_rows
 
 SCORE_KEYS = COMPONENTS + ("pdms",)
 REPLAY, RAW = "counterfactual", "raw_upload"  # queue actions (seeds/trigger_catalog.csv); others are not replayed
@@ -314,12 +315,7 @@ def write_tables(con, day, tables: dict[str, list[dict]]) -> dict[str, int]:
     counts = {}
     for name, rows in tables.items():
         con.execute(f"delete from scorer.{name} where dt = ?", [day])
-        cols = columns(name)
-        if rows:
-            marks = ", ".join("?" for _ in cols)
-            con.executemany(f"insert into scorer.{name} ({', '.join(cols)}) values ({marks})",
-                            [[r.get(c) for c in cols] for r in rows])
-        counts[name] = len(rows)
+        counts[name] = insert_rows(con, f"scorer.{name}", columns(name), rows)
     return counts
 
 
