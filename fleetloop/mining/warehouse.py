@@ -29,6 +29,7 @@ SECONDS_PER_KM_FACTOR = 1000.0  # speed [m/s] x 1 s summed over seconds gives me
 EVENT_SECONDS_SQL = (f"select event_id, vehicle_id, epoch(ts_start)::bigint as ts_s from {EVENT_TABLE} "
                      "where vehicle_id is not null")
 _DAY_SQL = "cast(to_timestamp(t.ts_s) at time zone 'UTC' as date)"
+EXPOSURE_CELLS = "_exposure_cells"  # temp table of the exposure's cells while the store is built
 EXAMPLES_PER_SCENE = 3  # clips kept per scene: those with most matching seconds, up to EXAMPLE_MAX_S long
 EXAMPLE_MAX_S = 60
 EXAMPLE_PADDING = DEFAULT_PADDING  # the ego's path is kept this long before and after the matching seconds
@@ -53,21 +54,32 @@ def _scene_rows_sql(scenes: tuple[Scene, ...], tag_map: dict[str, tuple[int, int
     return "\nunion all\n".join(parts)
 
 
-def _exposure_sql(target: str, labels: str, tagged: str) -> str:
-    """Per day, ``labels`` (columns of ``tagged``), site and version: seconds, km (speed x 1 s) and events
-    starting in the seconds."""
+def _cells_sql(store: TagStore, tags: tuple[Tag, ...]) -> str:
+    """The driven seconds grouped by day, site, version and bitmap words (a few thousand cells a day): seconds,
+    metres (speed x 1 s) and events starting in them. A tag or scene holds on a whole cell or on none of it, so
+    exposure is summed over cells, not seconds."""
+    words = "".join(f"t.{word_column(w)}, " for w in range(max(t.word for t in tags) + 1))
     return f"""
-        create or replace table {target} as
-        with tagged as ({tagged}),
-        event_seconds as (
+        create or replace temp table {EXPOSURE_CELLS} as
+        with event_seconds as (
             select vehicle_id, ts_s, count(*) as n_events from ({EVENT_SECONDS_SQL}) group by all
         )
-        select {_DAY_SQL} as dt, {labels}, t.site_id, t.version,
-               count(*) as seconds, sum(coalesce(f.speed_mps, 0)) / {SECONDS_PER_KM_FACTOR} as km,
-               coalesce(sum(e.n_events), 0) as n_events
-        from tagged as t
+        select {_DAY_SQL} as dt, t.site_id, t.version, {words}
+               count(*) as seconds, sum(coalesce(f.speed_mps, 0)) as metres, coalesce(sum(e.n_events), 0) as n_events
+        from {store.table} as t
         inner join {FEATURE_TABLE} as f on f.vehicle_id = t.vehicle_id and f.ts_s = t.ts_s
         left join event_seconds as e on e.vehicle_id = t.vehicle_id and e.ts_s = t.ts_s
+        group by all"""
+
+
+def _exposure_sql(target: str, labels: str, tagged: str) -> str:
+    """Per day, ``labels`` (columns of ``tagged``, rows of the cells), site and version: seconds, km and events."""
+    return f"""
+        create or replace table {target} as
+        with tagged as ({tagged})
+        select t.dt, {labels}, t.site_id, t.version, sum(t.seconds)::bigint as seconds,
+               sum(t.metres) / {SECONDS_PER_KM_FACTOR} as km, sum(t.n_events) as n_events
+        from tagged as t
         group by all
         order by all"""
 
@@ -121,9 +133,11 @@ def build_warehouse_store(con: duckdb.DuckDBPyConnection, store: TagStore = WARE
     con.execute("create schema if not exists dwd")
     con.execute("create schema if not exists dws")
     build_tag_store(con, tags, FEATURE_TABLE, store)
-    con.execute(_exposure_sql(EXPOSURE_TABLE, "t.tag", _tag_rows_sql(store, tags, "tag", store.table)))
+    con.execute(_cells_sql(store, tags))
+    con.execute(_exposure_sql(EXPOSURE_TABLE, "t.tag", _tag_rows_sql(store, tags, "tag", EXPOSURE_CELLS)))
     con.execute(_exposure_sql(SCENE_EXPOSURE_TABLE, "t.scene_kind, t.scene",
-                              _scene_rows_sql(scenes, tag_map, "scene", store.table)))
+                              _scene_rows_sql(scenes, tag_map, "scene", EXPOSURE_CELLS)))
+    con.execute(f"drop table {EXPOSURE_CELLS}")
     con.execute(_event_scene_sql(store, tags, scenes, tag_map))
     _build_examples(con, store, scenes)
     return {table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
