@@ -21,6 +21,7 @@ from fleetloop.curriculum.config import (
 )
 from fleetloop.curriculum.pipeline import curriculum_step, problems_step
 from fleetloop.curriculum.trends import build_trends
+from fleetloop.mining.warehouse import EXPOSURE_CELL_TABLE
 
 SCORER_KEY = dg.AssetKey(["scorer", "counterfactual_solutions"])
 CASE_KEY = dg.AssetKey(["dwd", "dwd_case"])
@@ -51,7 +52,8 @@ def problems(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     yield from _results(counts, PROBLEM_TABLES)
 
 
-@dg.multi_asset(name="problem_trends", specs=_specs(TREND_TABLES, [key(PROBLEM_TABLE), key(PROBLEM_CASE_TABLE)],
+@dg.multi_asset(name="problem_trends", specs=_specs(TREND_TABLES, [key(PROBLEM_TABLE), key(PROBLEM_CASE_TABLE),
+                                                                   key(EXPOSURE_CELL_TABLE)],
                                                     "problem trends, version changes and alerts"))
 def trends(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.connect() as con:

@@ -10,6 +10,7 @@ from fleetloop.lake import write_scene_tables
 from fleetloop.mining.warehouse import (
     EVENT_SCENE_TABLE,
     EXAMPLE_TABLE,
+    EXPOSURE_CELL_TABLE,
     EXPOSURE_TABLE,
     SCENE_EXPOSURE_TABLE,
     WAREHOUSE_STORE,
@@ -19,7 +20,8 @@ from fleetloop.mining.warehouse import (
 # what the dbt project reads of the store (sources of models/ads/all_days/ads_scene_rate.sql)
 SOURCE_TABLES = (WAREHOUSE_STORE.map_table, EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE)
 STORE_TABLES = (WAREHOUSE_STORE.map_table, WAREHOUSE_STORE.table, WAREHOUSE_STORE.span_table,
-                WAREHOUSE_STORE.run_table, EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE, EXAMPLE_TABLE)
+                WAREHOUSE_STORE.run_table, EXPOSURE_CELL_TABLE, EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE,
+                EVENT_SCENE_TABLE, EXAMPLE_TABLE)
 DEPS = [dg.AssetKey(["dwd", "dwd_second_feature"]), dg.AssetKey(["dwd", "dwd_event"]), dg.AssetKey(["ods", "ods_pose"]),
         dg.AssetKey(["ref", "tag_definitions"]), dg.AssetKey(["ref", "scene_definitions"])]
 

@@ -23,8 +23,7 @@ from fleetloop.curriculum.stats import conditional_p, per_10k_km, rate_interval
 from fleetloop.curriculum.tables import create_table, row_count
 from fleetloop.mining.scenes import scene_condition
 from fleetloop.mining.store import read_tag_map
-from fleetloop.mining.tags import word_column
-from fleetloop.mining.warehouse import FEATURE_TABLE, SECONDS_PER_KM_FACTOR, WAREHOUSE_STORE
+from fleetloop.mining.warehouse import EXPOSURE_CELL_TABLE, SECONDS_PER_KM_FACTOR, WAREHOUSE_STORE
 
 VERSIONS_SEED = "ref.software_versions"
 NEW, GROWTH = "new", "growth"
@@ -66,30 +65,19 @@ ALERT_COLUMNS = (
 
 
 def build_exposure(con: duckdb.DuckDBPyConnection) -> None:
-    """``_problem_exposure``: per active problem, day and version, seconds and km of its scene (``scene_tags``).
-
-    The driven seconds are first grouped by day, version and bitmap words (one pass over the tag store and the
-    features, a few thousand cells); each problem's scene condition then reads the cells, not the seconds."""
+    """``_problem_exposure``: per active problem, day and version, seconds and km of its scene (``scene_tags``),
+    summed over the tag store's cells (``dws.dws_tag_cell_1d``: a scene holds on a whole cell or on none of it)."""
     con.execute("create or replace temp table _problem_exposure (problem_id bigint, dt date, version varchar, "
                 "exposure_s bigint, exposure_km double)")
     tag_map = read_tag_map(con, WAREHOUSE_STORE)
-    words = "".join(f"s.{word_column(w)}, " for w in sorted({word for word, _ in tag_map.values()}))
-    con.execute(f"""
-        create or replace temp table _scene_cells as
-        select cast(to_timestamp(s.ts_s) at time zone 'UTC' as date) as dt, s.version, {words}
-               count(*) as exposure_s, sum(coalesce(f.speed_mps, 0)) as metres
-        from {WAREHOUSE_STORE.table} as s
-        inner join {FEATURE_TABLE} as f on f.vehicle_id = s.vehicle_id and f.ts_s = s.ts_s
-        group by all""")
     for pid, tags in con.execute(f"select problem_id, scene_tags from {PROBLEM_TABLE} where status = 'active' "
                                  "order by problem_id").fetchall():
         con.execute(f"""
             insert into _problem_exposure
-            select {pid}, s.dt, s.version, sum(s.exposure_s), sum(s.metres) / {SECONDS_PER_KM_FACTOR}
-            from _scene_cells as s
+            select {pid}, s.dt, s.version, sum(s.seconds), sum(s.distance_m) / {SECONDS_PER_KM_FACTOR}
+            from {EXPOSURE_CELL_TABLE} as s
             where {scene_condition(list(tags), tag_map, 's')}
             group by all""")
-    con.execute("drop table _scene_cells")
 
 
 def _rate_sql(count: str = "n_cases", km: str = "exposure_km") -> str:

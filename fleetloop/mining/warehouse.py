@@ -1,6 +1,8 @@
 """The tag store of the warehouse: built in schema ``dwd`` from ``dwd.dwd_second_feature`` (the dbt model of the
-per-second feature table), with the exposure of every tag (``dws.dws_tag_1d``) and of every declared scene
-(``dws.dws_scene_1d``, seed ``scene_definitions``) per site, version and day, and the tags and scenes each event
+per-second feature table), with the driven seconds per day, site, version and tag words (``dws.dws_tag_cell_1d``:
+the exposure of any tag conjunction is a sum over its cells), the exposure of every tag (``dws.dws_tag_1d``) and
+of every declared scene (``dws.dws_scene_1d``, seed ``scene_definitions``) per site, version and day, the tags and
+scenes each event
 starts in (``dwd.dwd_event_scene``), so that any rate can be conditioned on a scene (``ads.ads_scene_rate``), and
 a few example clips of every scene with the ego's path (``dwd.dwd_scene_example``: the published file carries no
 other ego position)."""
@@ -20,6 +22,7 @@ FEATURE_TABLE = "dwd.dwd_second_feature"
 EVENT_TABLE = "dwd.dwd_event"
 EXPOSURE_TABLE = "dws.dws_tag_1d"
 SCENE_EXPOSURE_TABLE = "dws.dws_scene_1d"
+EXPOSURE_CELL_TABLE = "dws.dws_tag_cell_1d"  # the driven seconds per day, site, version and tag words
 EVENT_SCENE_TABLE = "dwd.dwd_event_scene"
 EXAMPLE_TABLE = "dwd.dwd_scene_example"
 WAREHOUSE_STORE = TagStore(table="dwd.dwd_second_tag", map_table="dwd.dim_tag", span_table="dwd.dim_tag_span",
@@ -29,7 +32,6 @@ SECONDS_PER_KM_FACTOR = 1000.0  # speed [m/s] x 1 s summed over seconds gives me
 EVENT_SECONDS_SQL = (f"select event_id, vehicle_id, epoch(ts_start)::bigint as ts_s from {EVENT_TABLE} "
                      "where vehicle_id is not null")
 _DAY_SQL = "cast(to_timestamp(t.ts_s) at time zone 'UTC' as date)"
-EXPOSURE_CELLS = "_exposure_cells"  # temp table of the exposure's cells while the store is built
 EXAMPLES_PER_SCENE = 3  # clips kept per scene: those with most matching seconds, up to EXAMPLE_MAX_S long
 EXAMPLE_MAX_S = 60
 EXAMPLE_PADDING = DEFAULT_PADDING  # the ego's path is kept this long before and after the matching seconds
@@ -56,20 +58,22 @@ def _scene_rows_sql(scenes: tuple[Scene, ...], tag_map: dict[str, tuple[int, int
 
 def _cells_sql(store: TagStore, tags: tuple[Tag, ...]) -> str:
     """The driven seconds grouped by day, site, version and bitmap words (a few thousand cells a day): seconds,
-    metres (speed x 1 s) and events starting in them. A tag or scene holds on a whole cell or on none of it, so
-    exposure is summed over cells, not seconds."""
+    metres (speed x 1 s) and events starting in them. A tag, scene or tag conjunction holds on a whole cell or on
+    none of it, so exposure is summed over cells, not seconds."""
     words = "".join(f"t.{word_column(w)}, " for w in range(max(t.word for t in tags) + 1))
     return f"""
-        create or replace temp table {EXPOSURE_CELLS} as
+        create or replace table {EXPOSURE_CELL_TABLE} as
         with event_seconds as (
             select vehicle_id, ts_s, count(*) as n_events from ({EVENT_SECONDS_SQL}) group by all
         )
         select {_DAY_SQL} as dt, t.site_id, t.version, {words}
-               count(*) as seconds, sum(coalesce(f.speed_mps, 0)) as metres, coalesce(sum(e.n_events), 0) as n_events
+               count(*) as seconds, sum(coalesce(f.speed_mps, 0)) as distance_m,
+               coalesce(sum(e.n_events), 0) as n_events
         from {store.table} as t
         inner join {FEATURE_TABLE} as f on f.vehicle_id = t.vehicle_id and f.ts_s = t.ts_s
         left join event_seconds as e on e.vehicle_id = t.vehicle_id and e.ts_s = t.ts_s
-        group by all"""
+        group by all
+        order by all"""
 
 
 def _exposure_sql(target: str, labels: str, tagged: str) -> str:
@@ -78,7 +82,7 @@ def _exposure_sql(target: str, labels: str, tagged: str) -> str:
         create or replace table {target} as
         with tagged as ({tagged})
         select t.dt, {labels}, t.site_id, t.version, sum(t.seconds)::bigint as seconds,
-               sum(t.metres) / {SECONDS_PER_KM_FACTOR} as km, sum(t.n_events) as n_events
+               sum(t.distance_m) / {SECONDS_PER_KM_FACTOR} as km, sum(t.n_events) as n_events
         from tagged as t
         group by all
         order by all"""
@@ -134,12 +138,11 @@ def build_warehouse_store(con: duckdb.DuckDBPyConnection, store: TagStore = WARE
     con.execute("create schema if not exists dws")
     build_tag_store(con, tags, FEATURE_TABLE, store)
     con.execute(_cells_sql(store, tags))
-    con.execute(_exposure_sql(EXPOSURE_TABLE, "t.tag", _tag_rows_sql(store, tags, "tag", EXPOSURE_CELLS)))
+    con.execute(_exposure_sql(EXPOSURE_TABLE, "t.tag", _tag_rows_sql(store, tags, "tag", EXPOSURE_CELL_TABLE)))
     con.execute(_exposure_sql(SCENE_EXPOSURE_TABLE, "t.scene_kind, t.scene",
-                              _scene_rows_sql(scenes, tag_map, "scene", EXPOSURE_CELLS)))
-    con.execute(f"drop table {EXPOSURE_CELLS}")
+                              _scene_rows_sql(scenes, tag_map, "scene", EXPOSURE_CELL_TABLE)))
     con.execute(_event_scene_sql(store, tags, scenes, tag_map))
     _build_examples(con, store, scenes)
     return {table: con.execute(f"select count(*) from {table}").fetchall()[0][0]
-            for table in (store.map_table, store.table, store.span_table, store.run_table, EXPOSURE_TABLE,
-                          SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE, EXAMPLE_TABLE)}
+            for table in (store.map_table, store.table, store.span_table, store.run_table, EXPOSURE_CELL_TABLE,
+                          EXPOSURE_TABLE, SCENE_EXPOSURE_TABLE, EVENT_SCENE_TABLE, EXAMPLE_TABLE)}
