@@ -1,4 +1,5 @@
-"""Opening DuckDB files: the one ``connect`` every reader and writer uses (UTC, bounded memory, spill space)."""
+"""Opening DuckDB files: the one ``connect`` every reader and writer uses (UTC, bounded memory, spill space), and
+Python rows written into a table in one columnar insert."""
 
 from __future__ import annotations
 
