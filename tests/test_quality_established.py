@@ -17,7 +17,7 @@ from fleetloop.contract import SOURCES, Source
 from fleetloop.ingest import connect
 from fleetloop.paths import is_parquet, raw_files
 from fleetloop.quality import validate_table
-from fleetloop.quality.suites import ESTABLISHED_BY_LOAD, load_suite
+from fleetloop.quality.suites import LOAD_STAGE, load_suite
 from tests.fixtures.ods import load, write_lines
 from tests.fixtures.sim import fault_index, read_lines
 
@@ -36,7 +36,7 @@ NOT_A_MEMBER = "not_a_member_of_the_set"
 
 def established(source: Source) -> list[dict]:
     return [e for e in load_suite(source.ods_table)["expectations"]
-            if e["meta"].get("established_by") == ESTABLISHED_BY_LOAD["established_by"]]
+            if e["meta"].get("established_by") == LOAD_STAGE]
 
 
 def violations(source: Source, record: dict) -> list[tuple[dict, set[str] | None]]:

@@ -10,7 +10,7 @@ import pytest
 
 from fleetloop.contract import SOURCES
 from fleetloop.quality import validate_table
-from fleetloop.quality.suites import EXPECTATIONS_DIR, load_suite, ods_suite, render
+from fleetloop.quality.suites import EXPECTATIONS_DIR, LOAD_STAGE, load_suite, ods_suite, render
 from tests.test_triggers_reference import create_ods, insert
 
 DAY = pd.Timestamp("2026-01-02", tz="UTC")
@@ -88,13 +88,13 @@ def test_a_trusted_stage_is_not_recounted_but_the_rest_is(con):
     plausibility (a join on the registry) still finds both its rows wherever the sample falls."""
     insert(con, "heartbeat", bad_heartbeats())
     established = [e for e in load_suite("ods_heartbeat")["expectations"]
-                   if e["meta"].get("established_by") == "load"]
-    result = validate_table(con, "ods.ods_heartbeat", "ods_heartbeat", sample_rows=10, trusted=("load",))
+                   if e["meta"].get("established_by") == LOAD_STAGE]
+    result = validate_table(con, "ods.ods_heartbeat", "ods_heartbeat", sample_rows=10, trusted=(LOAD_STAGE,))
     found = failures_by_kind(result)
     assert found[("expect_column_values_to_be_between", "speed_to_class_max")]["unexpected_count"] == 2
     assert result.established == len(established) > 0 and result.rows_validated < result.rows
     assert "established upstream" in result.summary()
-    whole = validate_table(con, "ods.ods_heartbeat", "ods_heartbeat", sample_rows=1_000, trusted=("load",))
+    whole = validate_table(con, "ods.ods_heartbeat", "ods_heartbeat", sample_rows=1_000, trusted=(LOAD_STAGE,))
     assert whole.established == 0 and set(failures_by_kind(whole)) >= set(found)  # unsampled: GX checks all
 
 

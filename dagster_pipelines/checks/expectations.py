@@ -9,14 +9,14 @@ import dagster as dg
 from dagster_pipelines.resources import WarehouseResource
 from fleetloop import lake
 from fleetloop.paths import parse_partition
-from fleetloop.quality.suites import EXPECTATIONS_DIR
+from fleetloop.quality.suites import EXPECTATIONS_DIR, LOAD_STAGE
 
 SCHEMA_OF_PREFIX = {"ods_": "ods", "ads_": "ads"}
 # GX runs on a sample of this many rows; row-level expectations are still counted on the whole partition in
 # SQL by the runner, so a rare bad row is never missed, except what the load establishes row by row (its rules
 # and duplicate search; the reconciliation gate on the same asset reads its accounting).
 GATE_SAMPLE_ROWS = 100_000
-TRUSTED_STAGES = ("load",)
+TRUSTED_STAGES = (LOAD_STAGE,)
 
 
 def suite_tables() -> list[str]:

@@ -24,7 +24,8 @@ SEED_DOMAINS = {
 
 # ``meta.established_by`` of an expectation that the ODS load enforces row by row (its rules quarantine a row
 # that breaks it, its duplicate search keeps the primary key unique, it writes the lineage columns).
-ESTABLISHED_BY_LOAD = {"established_by": "load"}
+LOAD_STAGE = "load"
+ESTABLISHED_BY_LOAD = {"established_by": LOAD_STAGE}
 
 
 def expectation(kind: str, meta: dict | None = None, **kwargs) -> dict:
