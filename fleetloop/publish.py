@@ -201,27 +201,28 @@ def _copy_analyst_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
-    """The working file's table and column descriptions (dbt's persist_docs) travel with the analysts' copy."""
-    tables = con.execute(
-        "select schema_name, table_name, comment from duckdb_tables() where database_name = ? "
-        "and comment is not null and list_contains(?, schema_name)", [SOURCE_CATALOG, list(PUBLISHED_SCHEMAS)])
-    for schema, table, comment in tables.fetchall():
-        if _exists(con, schema, table):
-            con.execute(f"comment on table {_ident(schema)}.{_ident(table)} is {sql_string(comment)}")
-    columns = con.execute(
-        "select schema_name, table_name, column_name, comment from duckdb_columns() where database_name = ? "
-        "and comment is not null and list_contains(?, schema_name)", [SOURCE_CATALOG, list(PUBLISHED_SCHEMAS)])
-    for schema, table, column, comment in columns.fetchall():
-        if _exists(con, schema, table, column):
-            con.execute(f"comment on column {_ident(schema)}.{_ident(table)}.{_ident(column)} "
-                        f"is {sql_string(comment)}")
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str, column: str | None = None) -> bool:
-    """Whether the published copy (the current database) has the table, or the column of it."""
-    return bool(con.execute(
-        "select count(*) from duckdb_columns() where database_name = current_database() and schema_name = ? "
-        "and table_name = ? and (? is null or column_name = ?)", [schema, table, column, column]).fetchone()[0])
+    """The working file's table and column descriptions (dbt's persist_docs) travel with the analysts' copy: one
+    transaction of ``comment on`` statements for the tables and columns the copy has (withheld columns have none)."""
+    copied = {(s, t, c) for s, t, c in con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() "
+        "where database_name = current_database()").fetchall()}
+    tables = {(s, t) for s, t, _ in copied}
+    described = con.execute(
+        "select schema_name, table_name, null as column_name, comment from duckdb_tables() "
+        "where database_name = $db and comment is not null and list_contains($schemas, schema_name) "
+        "union all "
+        "select schema_name, table_name, column_name, comment from duckdb_columns() "
+        "where database_name = $db and comment is not null and list_contains($schemas, schema_name)",
+        {"db": SOURCE_CATALOG, "schemas": list(PUBLISHED_SCHEMAS)}).fetchall()
+    statements = [
+        f"comment on table {_ident(s)}.{_ident(t)} is {sql_string(text)}" if c is None else
+        f"comment on column {_ident(s)}.{_ident(t)}.{_ident(c)} is {sql_string(text)}"
+        for s, t, c, text in described if ((s, t) in tables if c is None else (s, t, c) in copied)]
+    if statements:
+        con.execute("begin")
+        for statement in statements:
+            con.execute(statement)
+        con.execute("commit")
 
 
 def _copy_load_accounting(con: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
