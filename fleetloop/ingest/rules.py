@@ -269,7 +269,8 @@ def classify_sql(checks: list[tuple[str, str, str]]) -> tuple[str, str, str]:
 
 JSON_SHAPE_CHECKS: list[tuple[str, str, str]] = [
     ("_bad_encoding", "malformed_json", lit("line is not valid UTF-8")),
-    ("trim(_raw_text, ' \t') = ''", "malformed_json", lit("empty line")),
+    # valid JSON is never blank: only invalid lines pay for trimming the whole line
+    ("case when _valid then false else trim(_raw_text, ' \t') = '' end", "malformed_json", lit("empty line")),
     ("not _valid", "malformed_json", lit("line is not valid JSON")),
     ("left(ltrim(_raw_text), 1) <> '{'", "malformed_json",
      f"{lit('line is a JSON ')} || json_type(_raw_text) || {lit(', not an object')}"),
