@@ -2,9 +2,9 @@
 
 GX 1.x validates a pandas dataframe read from DuckDB. Partitions above ``sample_rows`` are validated on a
 sample, and their row-level expectations are then counted on the whole partition in SQL, so a rare bad row
-is never missed; except those an upstream stage the caller trusts establishes row by row (an expectation's
-``meta.established_by``, e.g. the ODS load): each invariant is validated once, where it is cheapest, and GX
-still checks those on the sample.
+is never missed. Each invariant is validated once, where it is cheapest: an expectation that an upstream stage
+the caller trusts establishes row by row (its ``meta.established_by``, e.g. the ODS load) is not validated
+again, neither by GX nor in SQL; the result counts it as established.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ DUCKDB_TYPE_NAMES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "INTEGER": "BIGI
 @dataclass
 class QualityResult:
     """Outcome of one suite on one table: ``failures`` holds one dict per failed expectation
-    (expectation, column, unexpected_count, sample_rows); ``established`` counts the expectations validated on
-    the sample only, because a trusted upstream stage establishes them."""
+    (expectation, column, unexpected_count, sample_rows); ``established`` counts the expectations not validated
+    here because a trusted upstream stage establishes them; ``rows_validated``: the rows GX saw."""
 
     table: str
     suite: str
@@ -42,7 +42,7 @@ class QualityResult:
         head = f"{self.suite} on {self.table}: {'ok' if self.success else 'FAILED'} ({self.rows} rows"
         if self.rows_validated < self.rows:
             head += f", GX on {self.rows_validated}"
-            head += f", {self.established} expectations established upstream" if self.established else ""
+        head += f", {self.established} expectations established upstream" if self.established else ""
         head += ")"
         lines = [head] + [f"  {f['expectation']} {f['column'] or ''}: {f['unexpected_count']} unexpected"
                           for f in self.failures]
@@ -85,8 +85,11 @@ def _type_failures(actual: dict[str, str], types: dict[str, str]) -> list[dict]:
             for name, kind in types.items() if actual.get(name, kind) != kind]
 
 
-def _gx_results(df: pd.DataFrame, suite: dict) -> list:
-    """GX results in the suite's order (GX reorders them; each expectation carries its index in meta)."""
+def _gx_results(df: pd.DataFrame, name: str, expectations: dict[int, dict]) -> dict[int, object]:
+    """GX results of the suite's expectations (by index in the suite; GX reorders them, so each carries its index
+    in meta)."""
+    if not expectations:
+        return {}
     import great_expectations as gx  # slow import: only when validating
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -94,13 +97,12 @@ def _gx_results(df: pd.DataFrame, suite: dict) -> list:
     context.variables.progress_bars = {"globally": False}
     batch_definition = (context.data_sources.add_pandas("fleetloop").add_dataframe_asset("table")
                         .add_batch_definition_whole_dataframe("partition"))
-    expectations = [e | {"meta": e.get("meta", {}) | {"fleetloop_index": i}}
-                    for i, e in enumerate(suite["expectations"])]
-    gx_suite = gx.ExpectationSuite(name=suite["name"], expectations=expectations)
+    indexed = [e | {"meta": e.get("meta", {}) | {"fleetloop_index": i}} for i, e in expectations.items()]
+    gx_suite = gx.ExpectationSuite(name=name, expectations=indexed)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
     results = batch.validate(gx_suite, result_format={"result_format": "SUMMARY",
                                                       "partial_unexpected_count": SAMPLE_FAILING_ROWS}).results
-    return sorted(results, key=lambda r: r.expectation_config.meta["fleetloop_index"])
+    return {r.expectation_config.meta["fleetloop_index"]: r for r in results}
 
 
 def _rows(df: pd.DataFrame, index: list) -> list[dict]:
@@ -109,43 +111,50 @@ def _rows(df: pd.DataFrame, index: list) -> list[dict]:
 
 def validate_table(con, table: str, suite_name: str, where: str | None = None,
                    sample_rows: int = DEFAULT_SAMPLE_ROWS, trusted: Collection[str] = ()) -> QualityResult:
-    """Validate ``table`` (rows matching the SQL predicate ``where``) against ``expectations/<suite>.json``;
-    on a sampled partition, expectations ``established_by`` a stage in ``trusted`` are not recounted."""
+    """Validate ``table`` (rows matching the SQL predicate ``where``) against ``expectations/<suite>.json``,
+    except the expectations ``established_by`` a stage in ``trusted``."""
     suite = load_suite(suite_name)
     meta = suite.get("meta", {}).get("fleetloop", {})
     actual = _column_types(con, table)
     base = _base_sql(table, meta, where)
     (rows,), = con.execute(f"select count(*) from ({base})").fetchall()
     sampled = rows > sample_rows
-    # Bernoulli sampling: a reservoir sample of DuckDB is several times slower on large partitions.
-    sample_clause = f" using sample {100.0 * sample_rows / rows:.6f} percent (bernoulli, 42)" if sampled else ""
-    # List cells make GX slow on every expectation: GX sees them as text (types are checked on the table).
-    as_text = [f'"{name}"::varchar as "{name}"' for name, kind in actual.items() if kind.endswith("]")]
-    star = f"* replace ({', '.join(as_text)})" if as_text else "*"
-    df = con.execute(f"select {star} from ({base}){sample_clause}").df()
     failures = _type_failures(actual, meta.get("column_types", {}))
     checks = [(e["type"], e["kwargs"]) for e in suite["expectations"]]
-    established = {i for i, e in enumerate(suite["expectations"])
-                   if sampled and e.get("meta", {}).get("established_by") in trusted}
-    whole = [i for i, (kind, _) in enumerate(checks)
-             if sampled and sql_checks.supported(kind) and i not in established]
+    pending = {i: e for i, e in enumerate(suite["expectations"])
+               if e.get("meta", {}).get("established_by") not in trusted}
+    whole = [i for i in pending if sampled and sql_checks.supported(checks[i][0])]
     _, counts = sql_checks.count_unexpected(con, base, [checks[i] for i in whole]) if whole else (rows, [])
     counted = dict(zip(whole, counts, strict=True))
-    for i, result in enumerate(_gx_results(df, suite)):
+    on_frame = {i: e for i, e in pending.items() if i not in counted}  # what GX validates
+    df = _frame(con, base, actual, rows, sample_rows) if on_frame else pd.DataFrame()
+    validated = _gx_results(df, suite["name"], on_frame)
+    for i in pending:
         kind, kwargs = checks[i]
         if i in counted:
             if counted[i] == 0 or _within_mostly(kwargs, counted[i], rows):
                 continue
             failures.append({"expectation": kind, "column": _column_of(kwargs), "unexpected_count": counted[i],
                              "sample_rows": sql_checks.sample_unexpected(con, base, kind, kwargs, SAMPLE_FAILING_ROWS)})
-        elif not result.success:
+        elif not (result := validated[i]).success:
             detail = result.result or {}
             failures.append({"expectation": kind, "column": _column_of(kwargs),
                              "unexpected_count": detail.get("unexpected_count"),
                              "sample_rows": _rows(df, detail.get("partial_unexpected_index_list") or []),
                              "observed_value": detail.get("observed_value"),
                              "exception": (result.exception_info or {}).get("exception_message")})
-    return QualityResult(table, suite_name, not failures, int(rows), len(df), failures, len(established))
+    return QualityResult(table, suite_name, not failures, int(rows), len(df), failures,
+                         len(checks) - len(pending))
+
+
+def _frame(con, base: str, actual: dict[str, str], rows: int, sample_rows: int) -> pd.DataFrame:
+    """The rows GX validates: all of them, or a sample of ``sample_rows`` on average."""
+    # Bernoulli sampling: a reservoir sample of DuckDB is several times slower on large partitions.
+    sample = f" using sample {100.0 * sample_rows / rows:.6f} percent (bernoulli, 42)" if rows > sample_rows else ""
+    # List cells make GX slow on every expectation: GX sees them as text (types are checked on the table).
+    as_text = [f'"{name}"::varchar as "{name}"' for name, kind in actual.items() if kind.endswith("]")]
+    star = f"* replace ({', '.join(as_text)})" if as_text else "*"
+    return con.execute(f"select {star} from ({base}){sample}").df()
 
 
 def _within_mostly(kwargs: dict, unexpected: int, rows: int) -> bool:
