@@ -51,7 +51,8 @@ def cluster_labels(space: CaseSpace, cfg: CurriculumConfig) -> tuple[np.ndarray,
     if n < max(cfg.min_cluster_size, 2):
         return np.full(n, NOISE), np.zeros(n)
     model = HDBSCAN(min_cluster_size=cfg.min_cluster_size, min_samples=min(cfg.min_samples, n - 1),
-                    metric="euclidean", cluster_selection_method=cfg.cluster_selection, copy=True).fit(space.matrix)
+                    metric="euclidean", cluster_selection_method=cfg.cluster_selection, leaf_size=cfg.leaf_size,
+                    copy=True).fit(space.matrix)
     return model.labels_.astype(int), model.probabilities_.astype(float)
 
 
