@@ -1,5 +1,5 @@
 """Problems and curriculum on hand-made inputs: stable-id matching, the case space and HDBSCAN independent of row
-order with an outlier left unclustered and names from dominant triggers and tags, the interval and test SQL
+order and of the tree's leaf size, with an outlier left unclustered and names from dominant triggers and tags, the interval and test SQL
 (rendered from the dbt macros) against scipy, and the curriculum's stages computed by hand."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from scipy import stats
 from fleetloop.curriculum.clusters import NOISE, Cluster, cluster_labels, describe
 from fleetloop.curriculum.config import DEFAULT_CONFIG, CurriculumConfig
 from fleetloop.curriculum.identity import BY_CENTROID, BY_MEMBERS, NEW, StoredProblem, match
-from fleetloop.curriculum.space import case_space
+from fleetloop.curriculum.space import CaseSpace, case_space
 from fleetloop.curriculum.stages import stage_rows
 from fleetloop.curriculum.stats import conditional_p, rate_interval
 
@@ -75,6 +75,23 @@ def test_space_and_clusters_do_not_depend_on_row_order_and_an_outlier_stays_uncl
     names = {min(c.members)[0]: c.name for c in describe(space, labels, cfg)}
     # night: share 1 vs 12/25 over all cases (lift 0.52); crosswalk ~0.71 vs ~0.34 (lift ~0.37)
     assert names == {"a": "hard_brake | night, crosswalk", "b": "weaving | rain"}
+
+
+def test_the_tree_leaf_size_changes_no_label():
+    """Core distances are exact, so the leaf size (chosen for speed) cannot move a case: the configured leaves give
+    the labels and memberships of scikit-learn's default leaf (40) on overlapping groups with ties."""
+    rng = np.random.default_rng(3)
+    cases, tags = _synthetic_cases(rng)
+    space = case_space(cases, tags, CurriculumConfig())
+    matrix = np.vstack([space.matrix, space.matrix[:8], space.matrix + rng.normal(0, 0.3, space.matrix.shape)])
+    wide = CaseSpace(tuple(f"c{i:03d}" for i in range(len(matrix))), space.columns, matrix, matrix)
+    default_leaf = CurriculumConfig(leaf_size=40)
+    assert CurriculumConfig().leaf_size > len(matrix) > default_leaf.leaf_size  # one leaf against a real tree
+    labels, strength = cluster_labels(wide, CurriculumConfig())
+    expected_labels, expected_strength = cluster_labels(wide, default_leaf)
+    assert len(set(labels) - {NOISE}) >= 2
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_array_equal(strength, expected_strength)
 
 
 @pytest.mark.parametrize("k,km", [(0, 120.0), (1, 3.5), (7, 800.0), (64, 15_000.0), (420, 2.0e5)])
