@@ -1,6 +1,7 @@
 """Problems and curriculum on hand-made inputs: stable-id matching, the case space and HDBSCAN independent of row
-order and of the tree's leaf size, with an outlier left unclustered and names from dominant triggers and tags, the interval and test SQL
-(rendered from the dbt macros) against scipy, and the curriculum's stages computed by hand."""
+order and of the tree's leaf size, with an outlier left unclustered and names from dominant triggers and tags,
+the interval and test SQL (rendered from the dbt macros) against scipy, and the curriculum's stages computed by
+hand."""
 
 from __future__ import annotations
 
