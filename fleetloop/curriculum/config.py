@@ -41,8 +41,8 @@ class CurriculumConfig:
     min_cluster_size: int = 10
     min_samples: int = 3
     cluster_selection: str = "eom"  # HDBSCAN's cluster_selection_method: 'eom' (stable clusters) or 'leaf'
-    # the KD-tree's leaf size for the core distances: in ~100 columns a tree barely prunes, and big leaves search
-    # a third faster (the distances, so the labels, are the same at any leaf size)
+    # the KD-tree's leaf size for the core distances: in ~100 columns a tree barely prunes, and big leaves spend
+    # less on the tree; the distances, so the labels, are the same at any leaf size
     leaf_size: int = 4000
     # naming: a trigger is dominant when this share of the members has it; a tag when its mean window share
     # among the members is at least name_tag_share and exceeds its mean over all cases by name_tag_lift
