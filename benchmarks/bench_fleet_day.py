@@ -16,7 +16,7 @@ ADS and DWS tables are fingerprinted (rows and the exact sum of row hashes, doub
 same landing can be compared for identical numbers; ``--dbt-nodes K`` lists the K slowest dbt nodes of each dbt step
 (``run_results.json``). ``--scorer-budget-s S`` / ``--scorer-max-cases N`` bound the nightly scorer as the
 installation's settings do (default: the whole queue within the night window); the cases scored and not reached
-are printed either way.
+are printed either way. ``--memory-limit 8GB`` sets DuckDB's limit of every connection (default: the settings').
 """
 
 from __future__ import annotations
@@ -277,13 +277,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dbt-nodes", type=int, default=0, help="list the slowest K dbt nodes of each dbt step")
     ap.add_argument("--scorer-budget-s", type=float, default=None, help="the scorer's wall budget (default: settings')")
     ap.add_argument("--scorer-max-cases", type=int, default=None, help="score at most N cases (default: all)")
+    ap.add_argument("--memory-limit", default=None, help="DuckDB's memory limit per connection (default: settings')")
     args = ap.parse_args(argv)
     home = (args.reuse or args.dir or Path("/tmp") / f"fleetloop_bench_day_{args.vehicles}v").resolve()
     if args.reuse is None:
         make_landing(home, args.vehicles, args.hours, args.seed)
     elif not (home / "landing" / "pose" / f"dt={DAY.isoformat()}").is_dir():
         raise SystemExit(f"--reuse {home}: no simulated {DAY} in {home / 'landing'}")
-    settings = fresh_home(home, scorer_budget_s=args.scorer_budget_s, scorer_max_cases=args.scorer_max_cases)
+    settings = fresh_home(home, scorer_budget_s=args.scorer_budget_s, scorer_max_cases=args.scorer_max_cases,
+                          memory_limit=args.memory_limit)
     load0 = psutil.getloadavg()[0]
     with TreeRss() as rss:
         meter, wall, cpu, published = run_day(settings, rss)

@@ -13,7 +13,7 @@ environment; everything below receives a ``Settings``.
 | lake | ``FLEETLOOP_LAKE`` | ``<home>/lake`` (the ODS as Hive-partitioned Parquet: ``fleetloop/lake.py``) |
 | dagster_home | ``DAGSTER_HOME`` | ``<home>/dagster`` |
 | engine | ``FLEETLOOP_ENGINE`` | ``duckdb`` |
-| memory_limit | ``FLEETLOOP_DUCKDB_MEMORY_LIMIT`` | ``4GB`` |
+| memory_limit | ``FLEETLOOP_DUCKDB_MEMORY_LIMIT`` | ``8GB`` |
 | threads | ``FLEETLOOP_DUCKDB_THREADS`` | DuckDB's default (all cores) |
 | max_quarantine_share | ``FLEETLOOP_MAX_QUARANTINE_SHARE`` | 0.05 |
 | min_quarantined_rows | ``FLEETLOOP_MIN_QUARANTINED_ROWS`` | 50 |
@@ -54,7 +54,9 @@ class Settings:
     lake: Path
     dagster_home: Path
     engine: str = "duckdb"
-    memory_limit: str = "4GB"
+    # per DuckDB connection: under 4GB the pose and second-feature models of a 100-vehicle day spill, and dbt's
+    # daily build costs 214 CPU s against 165 under 8GB (benchmarks/bench_fleet_day.py --memory-limit)
+    memory_limit: str = "8GB"
     threads: int | None = None
     time_zone: str = TIME_ZONE
     # a source-day fails its gate when more than this share of its rows is quarantined ...

@@ -35,7 +35,7 @@ def duckdb_config(path: Path, settings: Settings | None = None, threads: int | N
 def connect(path: Path | str, settings: Settings | None = None, *, read_only: bool = False,
             threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to the DuckDB file ``path`` (created with its folder if missing and writable), with
-    ``duckdb_config`` (defaults without ``settings``: 4GB, all cores)."""
+    ``duckdb_config`` (defaults without ``settings``: the settings' defaults)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)

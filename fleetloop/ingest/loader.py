@@ -87,12 +87,12 @@ def load_partition(lake: Path, landing: Path, source: str, day: str | dt.date, *
                    accept_row_drop: bool = False) -> LoadReport:
     """Load ``<landing>/<source>/dt=<day>/`` into the lake's ODS, replacing whatever that day held before.
 
-    Stages in a session of its own under the lake's scratch folder, bounded by ``settings`` (default: 4GB,
-    all cores); ``accept_row_drop`` records that an operator confirmed this load even if it reads far fewer
-    rows than the previous one (``fleetloop.reconciliation.row_drops``). Raises ``PartitionError`` for a
-    hostile source, day or file path and ``MissingPartitionError`` for a day folder that does not exist,
-    before anything is written. A Parquet file DuckDB cannot decode quarantines itself and the day loads again
-    without it.
+    Stages in a session of its own under the lake's scratch folder, bounded by ``settings`` (default: the default
+    settings' memory limit and all cores); ``accept_row_drop`` records that an operator confirmed this load even if
+    it reads far fewer rows than the previous one (``fleetloop.reconciliation.row_drops``). Raises
+    ``PartitionError`` for a hostile source, day or file path and ``MissingPartitionError`` for a day folder that
+    does not exist, before anything is written. A Parquet file DuckDB cannot decode quarantines itself and the day
+    loads again without it.
     """
     started = time.perf_counter()
     d = parse_partition(day)

@@ -133,14 +133,16 @@ distanced as (
     from (select *, greatest(0, least(1, raw_t)) as t from projected) as clamped
 ),
 
--- the nearest segment (ties: the first lane, then the first segment along it) and the lanes within reach
+-- the nearest segment (ties: the first lane, then the first segment along it) and the lanes within reach (a set
+-- per second: a few lanes each, cheaper than a distinct count's hash aggregate over every segment row)
 nearest as (
     select
         vehicle_id,
         ts_s,
         min({{ struct_of([('distance_m', 'distance_m'), ('lane_id', 'lane_id'), ('seq', 'seq'), ('t', 't')]) }})
             as segment,
-        count(distinct case when distance_m <= reach_m and is_within then lane_id end) as lane_count
+        {{ list_length(sorted_set_agg('case when distance_m <= reach_m and is_within then lane_id end')) }}
+            as lane_count
     from distanced
     group by vehicle_id, ts_s
 ),
