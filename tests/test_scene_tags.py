@@ -4,6 +4,8 @@ precision and recall >= 0.95 per family."""
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import pytest
 
@@ -54,3 +56,38 @@ def test_scene_facts_match_truth(con, family):
     assert both > 0, family
     assert both / (both + only_ours) >= MIN_SCORE, family
     assert both / (both + only_truth) >= MIN_SCORE, family
+
+
+def _lanes_within_reach(x_m: float, y_m: float, segments: list[tuple]) -> int | None:
+    """The plain loop: distinct lanes with a segment within its reach whose projection falls inside it, among
+    the segments of the position's lane cell (None when the cell holds none)."""
+    if not segments:
+        return None
+    lanes = set()
+    for lane_id, from_x_m, from_y_m, next_x_m, next_y_m, length_m, reach_m in segments:
+        dx, dy = next_x_m - from_x_m, next_y_m - from_y_m
+        raw_t = ((x_m - from_x_m) * dx + (y_m - from_y_m) * dy) / length_m ** 2 if length_m else None
+        if raw_t is None or not 0 <= raw_t < 1:
+            continue
+        if math.hypot(x_m - (from_x_m + raw_t * dx), y_m - (from_y_m + raw_t * dy)) <= reach_m:
+            lanes.add(lane_id)
+    return len(lanes)
+
+
+def test_lane_count_is_the_distinct_lanes_within_reach(con):
+    """lane_count against a plain loop over the lane segments, at the second's first pose sample."""
+    cell_m = 2.0  # macros/lane_cells.sql
+    segments: dict[tuple, list[tuple]] = {}
+    for site, route, cx, cy, *geometry in con.execute(
+            "select site_id, route_id, cell_x, cell_y, lane_id, x_m, y_m, next_x_m, next_y_m, length_m, reach_m "
+            "from dwd.dwd_lane_segment").fetchall():
+        segments.setdefault((site, route, cx, cy), []).append(tuple(geometry))
+    rows = con.execute("""
+        select s.site_id, s.route_id, s.lane_count, arg_min(p.x_m, p.ts), arg_min(p.y_m, p.ts)
+        from dwd.dwd_second_feature as s
+        join ods.ods_pose as p on p.vehicle_id = s.vehicle_id and epoch_us(p.ts) // 1000000 = s.ts_s
+        group by s.vehicle_id, s.ts_s, s.site_id, s.route_id, s.lane_count""").fetchall()
+    assert len(rows) > 500 and sum(1 for r in rows if r[2] and r[2] > 1) > 100
+    for site, route, lane_count, x_m, y_m in rows:
+        cell = (site, route, math.floor(x_m / cell_m), math.floor(y_m / cell_m))
+        assert lane_count == _lanes_within_reach(x_m, y_m, segments.get(cell, [])), (site, route, x_m, y_m)
