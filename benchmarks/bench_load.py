@@ -79,7 +79,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fault-rate", type=float, default=0.01)
     ap.add_argument("--workers", type=int, default=2, help="simulator worker processes")
-    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default: the settings' 4GB)")
+    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit (default: the settings')")
     ap.add_argument("--dir", type=Path, default=Path("/tmp/fleetloop_bench_load"))
     ap.add_argument("--reuse", action="store_true", help="reuse an existing simulated landing in --dir")
     ap.add_argument("--keep", action="store_true", help="keep the landing and lake afterwards")

@@ -5,13 +5,16 @@ precision and recall >= 0.95 per family."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import duckdb
+import jinja2
 import pytest
 
 from fleetloop.mining.features import FEATURE_COLUMNS
 
 MIN_SCORE = 0.95
+LANE_CELLS = Path(__file__).resolve().parents[1] / "macros" / "lane_cells.sql"  # the lane raster's one definition
 # family -> (feature-table condition, the same fact in the truth)
 TRUTH_CHECKS = {
     "time_light": ("f.light = 'night'", "t.light = 'night'"),
@@ -58,6 +61,11 @@ def test_scene_facts_match_truth(con, family):
     assert both / (both + only_truth) >= MIN_SCORE, family
 
 
+def _lane_cell_m() -> float:
+    """The lane raster's cell size, rendered from its dbt macro."""
+    return float(str(jinja2.Environment().from_string(LANE_CELLS.read_text(encoding="utf-8")).module.lane_cell_m()))
+
+
 def _lanes_within_reach(x_m: float, y_m: float, segments: list[tuple]) -> int | None:
     """The plain loop: distinct lanes with a segment within its reach whose projection falls inside it, among
     the segments of the position's lane cell (None when the cell holds none)."""
@@ -76,7 +84,7 @@ def _lanes_within_reach(x_m: float, y_m: float, segments: list[tuple]) -> int | 
 
 def test_lane_count_is_the_distinct_lanes_within_reach(con):
     """lane_count against a plain loop over the lane segments, at the second's first pose sample."""
-    cell_m = 2.0  # macros/lane_cells.sql
+    cell_m = _lane_cell_m()
     segments: dict[tuple, list[tuple]] = {}
     for site, route, cx, cy, *geometry in con.execute(
             "select site_id, route_id, cell_x, cell_y, lane_id, x_m, y_m, next_x_m, next_y_m, length_m, reach_m "
